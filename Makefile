@@ -1,0 +1,56 @@
+# One command installs and runs the tests on a fresh machine: `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SHARED_TIKTOKEN := $(abspath ../shared/tiktoken-cache)
+ifneq ($(wildcard $(SHARED_TIKTOKEN)),)
+export TIKTOKEN_CACHE_DIR ?= $(SHARED_TIKTOKEN)
+endif
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install system-deps test lint format run ingest bench eval clean
+
+$(BIN)/activate:
+	$(PY) -m venv $(VENV)
+
+# torch is pinned first: the CPU wheel. An unpinned torch pulls several GB of CUDA packages.
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Browser tests drive Debian's chromium (no browser downloads).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install chromium (browser tests will be skipped)"; fi; }
+
+test: install system-deps
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check tutor tests evals web
+	$(BIN)/ruff format --check tutor tests evals web
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format tutor tests evals web
+	$(BIN)/ruff check --fix tutor tests evals web
+
+ingest: install
+	$(BIN)/tutor ingest
+
+run: install ingest
+	$(BIN)/tutor serve --host $(HOST) --port $(PORT)
+
+bench: install
+	$(BIN)/python evals/bench_retrieval.py
+
+eval: install
+	$(BIN)/tutor eval
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,98 @@
+"""Append-only list of named schema migrations. Never edit one that has shipped; add a new one."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_manifest(db: sqlite3.Connection) -> None:
+    # The live generation of the index: Chroma holds vectors, this says which of them count.
+    db.execute(
+        """create table files (
+            path text primary key, sha256 text not null, guide text not null,
+            role_override text, chunks integer not null, ingested_at text not null)"""
+    )
+    db.execute(
+        """create table chunks (
+            id text primary key, guide text not null, role text not null, file text not null,
+            position integer not null, heading text not null, section_path text not null,
+            text text not null, meta text not null)"""
+    )
+    db.execute("create index chunks_role on chunks(role)")
+    db.execute("create table index_state (key text primary key, value text not null)")
+
+
+@migration
+def m002_progress(db: sqlite3.Connection) -> None:
+    db.execute(
+        """create table learners (
+            id text primary key, created_at text not null, role text,
+            hours_per_week real)"""
+    )
+    db.execute(
+        """create table progress (
+            learner_id text not null references learners(id), role text not null,
+            milestone_id text not null, state text not null
+                check (state in ('done', 'in_progress', 'skipped')),
+            updated_at text not null, version integer not null default 1,
+            primary key (learner_id, role, milestone_id))"""
+    )
+    db.execute(
+        """create table progress_events (
+            id integer primary key autoincrement, learner_id text not null, role text not null,
+            milestone_id text not null, state text, at text not null)"""
+    )
+
+
+@migration
+def m003_conversations(db: sqlite3.Connection) -> None:
+    db.execute(
+        """create table conversations (
+            id text primary key, learner_id text not null references learners(id),
+            role text, title text not null, created_at text not null, updated_at text not null)"""
+    )
+    db.execute("create index conversations_learner on conversations(learner_id, updated_at)")
+    db.execute(
+        """create table messages (
+            id integer primary key autoincrement,
+            conversation_id text not null references conversations(id),
+            sender text not null check (sender in ('user', 'assistant')),
+            content text not null, standalone text, answer text, created_at text not null)"""
+    )
+    db.execute("create index messages_conversation on messages(conversation_id, id)")
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply what is missing, each in its own transaction. Returns the names applied."""
+    db.execute("create table if not exists _migrations (name text primary key, applied_at text)")
+    done = {r[0] for r in db.execute("select name from _migrations")}
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        db.execute("begin immediate")
+        try:
+            # a concurrent process may have applied it while we waited for the lock
+            if db.execute("select 1 from _migrations where name = ?", (name,)).fetchone():
+                db.execute("rollback")
+                continue
+            fn(db)
+            db.execute(
+                "insert into _migrations values (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))", (name,)
+            )
+            db.execute("commit")
+        except BaseException:
+            db.execute("rollback")
+            raise
+        applied.append(name)
+    return applied
