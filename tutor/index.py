@@ -132,6 +132,9 @@ class Index:
             )
         return self._collection
 
+    def close(self) -> None:
+        self.db.close()
+
     # --- reading ---------------------------------------------------------------------------
 
     def live_chunks(self) -> list[Chunk]:

@@ -32,3 +32,6 @@ class Tutor:
 
     def search(self, query: str, role: str | None = None, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
         return self.retriever.search(query, role=role, k=k, mode=mode)
+
+    def close(self) -> None:
+        self.index.close()
