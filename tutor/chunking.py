@@ -76,15 +76,51 @@ def _pieces(text: str, limit: int, count: TokenCounter) -> Iterable[str]:
                 if count(sent) <= limit:
                     yield sent
                     continue
-                words = sent.split()
                 buf: list[str] = []
-                for w in words:
+                for w in _words(sent, limit, count):
                     if buf and count(" ".join([*buf, w])) > limit:
                         yield " ".join(buf)
                         buf = []
                     buf.append(w)
                 if buf:
                     yield " ".join(buf)
+
+
+def _words(sent: str, limit: int, count: TokenCounter) -> Iterable[str]:
+    """The words of a sentence; a single "word" over the limit (a long URL, a base64 blob) is
+    cut into character runs that fit, so no chunk ever exceeds the embedder's input."""
+    for w in sent.split():
+        while count(w) > limit:
+            lo, hi = 1, len(w)  # the longest prefix that fits
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if count(w[:mid]) <= limit:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            yield w[:lo]
+            w = w[lo:]
+        if w:
+            yield w
+
+
+def _pack(pieces: Iterable[str], budget: int, count: TokenCounter) -> list[str]:
+    """Greedily join pieces up to the budget. A tail of a word or two ("Good luck.") joins the
+    chunk before it when it fits, and otherwise stays a chunk of its own: no text is dropped."""
+    texts: list[str] = []
+    buf: list[str] = []
+    for piece in [*pieces, None]:
+        if buf and (piece is None or count("\n\n".join([*buf, piece])) > budget):
+            text = "\n\n".join(buf).strip()
+            buf = []
+            words = len(_WORD.findall(text.lower()))
+            if words and words < 3 and texts and count(texts[-1] + "\n\n" + text) <= budget:
+                texts[-1] += "\n\n" + text
+            elif words:
+                texts.append(text)
+        if piece is not None:
+            buf.append(piece)
+    return texts
 
 
 def chunk_document(doc: Document, max_tokens: int, count: TokenCounter) -> list[Chunk]:
@@ -97,24 +133,11 @@ def chunk_document(doc: Document, max_tokens: int, count: TokenCounter) -> list[
         budget = max_tokens - count(prefix)
         if budget < 16:
             raise ValueError(f"heading path too long for a {max_tokens}-token chunk: {prefix!r}")
-        buf: list[str] = []
-
-        def emit() -> None:
-            text = "\n\n".join(buf).strip()
-            buf.clear()
-            if len(_WORD.findall(text.lower())) < 3:
-                return
+        for text in _pack(_pieces(section.text, budget, count), budget, count):
             embed = prefix + text
             chunks.append(
                 Chunk(chunk_id(embed), text, path[-1], path, len(chunks), meta=dict(meta))
             )
-
-        for piece in _pieces(section.text, budget, count):
-            if buf and count("\n\n".join([*buf, piece])) > budget:
-                emit()
-            buf.append(piece)
-        if buf:
-            emit()
     return chunks
 
 

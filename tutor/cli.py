@@ -45,6 +45,9 @@ def guarded(fn: F) -> F:
             raise
         except click.ClickException:
             raise
+        except BrokenPipeError:  # `tutor search ... | head`
+            sys.stderr.close()
+            sys.exit(0)
         except KeyboardInterrupt:
             click.echo("\nInterrupted.", err=True)
             sys.exit(130)
@@ -125,6 +128,180 @@ def search(query: str, role: str | None, k: int, mode: str, as_json: bool) -> No
         body = body if len(body) <= 400 else body[:397] + "..."
         click.echo(textwrap.fill(body, width=width, initial_indent="    ", subsequent_indent="    "))
         click.echo()
+
+
+def _print_answer(ans: Any, streamed: bool = False) -> None:
+    """Answer text (unless it was streamed already), then its sources as footnotes."""
+    width = _width()
+    if not streamed:
+        for para in ans.answer.split("\n"):
+            click.echo(textwrap.fill(para, width=width, subsequent_indent="  " if para.startswith("- ") else ""))
+    if ans.notice:
+        click.secho(f"Note: {ans.notice}", fg="yellow", err=True)
+    if ans.abstained:
+        click.secho("(The guides do not cover this; nothing above is a guess.)", dim=True)
+    if ans.citations:
+        click.echo()
+        for c in ans.citations:
+            where = f"{c.title} › {c.heading}" if c.kind == "guide" else f"{c.title}: {c.text}"
+            meta = f" ({c.source}, as of {c.as_of})" if c.kind == "guide" else ""
+            click.secho(textwrap.fill(f"[{c.n}] {where}{meta}", width=width, subsequent_indent="    "), dim=True)
+
+
+@main.command()
+@click.argument("question")
+@click.option("--role", help="Role slug, e.g. customer-success-manager (inferred when omitted).")
+@click.option("--learner", help="Learner id: uses their progress and stores the conversation.")
+@click.option("--conversation", help="Continue a stored conversation (needs --learner).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
+@guarded
+def ask(question: str, role: str | None, learner: str | None, conversation: str | None, as_json: bool) -> None:
+    """Answer QUESTION from the role guides, citing them."""
+    t = _tutor()
+    if as_json:
+        click.echo(json.dumps(t.ask(question, role, learner, conversation).to_dict(), ensure_ascii=False))
+        return
+    _stream_answer(t, question, role, learner, conversation)
+
+
+def _stream_answer(t: Any, question: str, role: str | None, learner: str | None, conversation: str | None) -> Any:
+    from .citations import Answer, Citation
+
+    final = None
+    printed = False
+    for ev in t.ask_stream(question, role, learner, conversation):
+        if ev["event"] == "token":
+            click.echo(ev["data"]["text"], nl=False)
+            printed = True
+        elif ev["event"] == "reset":
+            click.echo()
+            click.secho(f"[{ev['data']['notice']}]", fg="yellow", err=True)
+        elif ev["event"] == "answer":
+            final = ev["data"]
+    if printed:
+        click.echo()
+    assert final is not None
+    ans = Answer(**{**final, "citations": [Citation(**c) for c in final["citations"]]})
+    if ans.engine != "offline" or ans.notice:
+        # a model's raw stream may differ from the checked answer: show the checked one
+        click.secho("Checked answer:", bold=True)
+        _print_answer(ans)
+    else:
+        _print_answer(ans, streamed=True)
+    return ans
+
+
+@main.command()
+@click.option("--role", help="Role slug for the conversation.")
+@click.option("--learner", default="me", show_default=True, help="Learner id.")
+@guarded
+def chat(role: str | None, learner: str) -> None:
+    """An interactive session; answers stream in. Type /next, /new or /quit."""
+    t = _tutor()
+    conv = t.new_conversation(learner, role)["id"]
+    click.secho(f"Career Tutor ({t.engine_name} engine). Ask about a role; /next for advice, /quit to leave.", bold=True)
+    while True:
+        try:
+            q = click.prompt("you", prompt_suffix="> ").strip()
+        except (EOFError, click.Abort):
+            click.echo()
+            return
+        if q in ("/quit", "/exit", "/q"):
+            return
+        if q == "/new":
+            conv = t.new_conversation(learner, role)["id"]
+            click.echo("New conversation.")
+            continue
+        try:
+            if q == "/next":
+                _print_answer(t.next_steps(learner, role))
+            else:
+                ans = _stream_answer(t, q, role, learner, conv)
+                role = role or ans.role
+        except TutorError as exc:
+            handle_exception(exc)
+
+
+@main.command()
+@click.option("--learner", default="me", show_default=True, help="Learner id.")
+@click.option("--role", help="Role slug (default: the learner's current role).")
+@click.argument("action", default="show", type=click.Choice(["show", "done", "start", "skip", "undo", "hours"]))
+@click.argument("value", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def progress(learner: str, role: str | None, action: str, value: str | None, as_json: bool) -> None:
+    """Show or change roadmap progress: show | done ID | start ID | skip ID | undo ID | hours N."""
+    from .errors import InputError
+
+    t = _tutor()
+    if action != "show" and not value:
+        raise InputError(f"`tutor progress {action}` needs a value.", "e.g. tutor progress done csm-m-run-10-qbrs")
+    if action == "hours":
+        try:
+            hours = float(value or "")
+        except ValueError as exc:
+            raise InputError(f"'{value}' is not a number of hours.", "e.g. tutor progress hours 6") from exc
+        t.set_hours(learner, hours)
+        role = role or t.learner_role(learner)
+    elif action != "show":
+        state = {"done": "done", "start": "in_progress", "skip": "skipped", "undo": None}[action]
+        p = t.set_progress(learner, value, state)
+        role = p["role"]
+    role = role or t.learner_role(learner)
+    if role is None:
+        roles = [r["slug"] for r in t.roles() if r["has_roadmap"]]
+        if len(roles) != 1:
+            raise InputError("Which role's roadmap?", f"Pass --role, one of: {', '.join(roles)}.")
+        role = roles[0]
+    p = t.progress(learner, role)
+    rm = t.roadmap(role)
+    if as_json:
+        click.echo(json.dumps({**p, "roadmap": rm}))
+        return
+    marks = {"done": "[x]", "in_progress": "[~]", "skipped": "[-]"}
+    click.secho(f"{rm['role_title']}: {p['done']} of {p['total']} milestones done", bold=True)
+    for ph in rm["phases"]:
+        here = "  <- you are here" if ph["id"] == p["current_phase"] else ""
+        click.secho(f"\n{ph['title']}{here}", bold=True)
+        for m in ph["milestones"]:
+            click.echo(f"  {marks.get(p['states'].get(m['id'], ''), '[ ]')} {m['title']}  ({m['id']})")
+    if p["removed"]:
+        click.secho(f"\nNo longer in the roadmap (kept in your records): {', '.join(p['removed'])}", fg="yellow")
+    if p["hours_per_week"]:
+        click.echo(f"\nYour pace: {p['hours_per_week']:g} hours a week.")
+
+
+@main.command("next")
+@click.option("--learner", default="me", show_default=True, help="Learner id.")
+@click.option("--role", help="Role slug (default: the learner's current role).")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def next_cmd(learner: str, role: str | None, as_json: bool) -> None:
+    """What to do next on the roadmap, with reasons and a pace estimate."""
+    ans = _tutor().next_steps(learner, role)
+    if as_json:
+        click.echo(json.dumps(ans.to_dict(), ensure_ascii=False))
+    else:
+        _print_answer(ans)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@guarded
+def serve(host: str, port: int) -> None:
+    """Serve the chat page."""
+    from web.app import serve as run
+
+    run(host, port)
+
+
+try:  # the eval runner registers itself when present
+    from .cli_eval import eval_command
+
+    main.add_command(eval_command)
+except ImportError:  # pragma: no cover
+    pass
 
 
 if __name__ == "__main__":  # pragma: no cover

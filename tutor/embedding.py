@@ -89,6 +89,10 @@ class MiniLMEmbedder:
     def _model(self) -> Any:
         hf_offline()
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" would garble our own bar
+        hf_logging.set_verbosity_error()
 
         return SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
 

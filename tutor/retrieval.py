@@ -50,7 +50,31 @@ _SYNONYMS: dict[str, list[str]] = {
     "nrr": ["net", "revenue", "retention"],
     "certification": ["certifications", "certificate"],
     "certificate": ["certifications"],
+    "hire": ["employer"],
+    "hires": ["employer"],
+    "hiring": ["employer"],
+    "employ": ["employer"],
+    "code": ["technical", "developer"],
+    "coding": ["technical", "developer"],
+    "programming": ["technical", "developer"],
+    "example": ["case", "study"],
+    "examples": ["case", "study"],
 }
+# The embedder knows "customer success manager" far better than "CSM": spell acronyms out
+# in the query it embeds (BM25 gets the same words from _SYNONYMS).
+_ACRONYMS = {
+    "csm": "customer success manager",
+    "csms": "customer success managers",
+    "cs": "customer success",
+    "qbr": "quarterly business review",
+    "qbrs": "quarterly business reviews",
+    "nrr": "net revenue retention",
+}
+_ACRONYM = re.compile(r"\b(" + "|".join(_ACRONYMS) + r")\b", re.IGNORECASE)
+
+
+def expand_acronyms(query: str) -> str:
+    return _ACRONYM.sub(lambda m: _ACRONYMS[m.group(1).lower()], query)
 
 
 def _stem(w: str) -> str:
@@ -119,7 +143,10 @@ class Retriever:
                 return
             chunks = self.index.live_chunks()
             self._by_id = {c.id: c for c in chunks}
-            self._bm25 = BM25Okapi([tokenize(c.embed_text) for c in chunks]) if chunks else None
+            # the section path counts twice (it also opens embed_text): a heading that matches
+            # the question is the strongest lexical evidence a passage has
+            docs = [tokenize(c.embed_text) + tokenize(" ".join(c.section_path)) for c in chunks]
+            self._bm25 = BM25Okapi(docs) if chunks else None
             self.chunks = chunks
             self._generation = gen
 
@@ -153,7 +180,7 @@ class Retriever:
         return out
 
     def _dense_ranked(self, query: str, role: str | None, n: int) -> list[str]:
-        vec = self.index.embedder.embed_query(query)
+        vec = self.index.embedder.embed_query(expand_acronyms(query))
         # over-fetch: vectors of an interrupted ingest may be present but are not live
         hits = self.index.dense_query(vec, n * 2, role)
         return [cid for cid, _ in hits if cid in self._by_id][:n]

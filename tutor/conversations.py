@@ -1,0 +1,108 @@
+"""Conversations and their messages, stored per learner."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from .db import write
+from .errors import NotFound
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class ConversationStore:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def create(self, learner_id: str, role: str | None, title: str = "New conversation") -> dict[str, Any]:
+        cid = secrets.token_hex(12)  # unguessable: ids are never the only guard, but they help
+        now = _now()
+        with write(self.db):
+            self.db.execute(
+                "insert into conversations values (?, ?, ?, ?, ?, ?)",
+                (cid, learner_id, role, title[:80], now, now),
+            )
+        return {"id": cid, "title": title[:80], "role": role, "created_at": now, "updated_at": now}
+
+    def _row(self, learner_id: str, conversation_id: str) -> sqlite3.Row:
+        row = self.db.execute(
+            "select * from conversations where id = ? and learner_id = ?", (conversation_id, learner_id)
+        ).fetchone()
+        if row is None:
+            # the same answer for "not yours" and "does not exist": ids leak nothing
+            raise NotFound(f"No conversation '{conversation_id}'.", "List yours with GET /api/conversations.")
+        return row
+
+    def get(self, learner_id: str, conversation_id: str) -> dict[str, Any]:
+        row = self._row(learner_id, conversation_id)
+        msgs = self.db.execute(
+            "select sender, content, answer, created_at from messages where conversation_id = ? order by id",
+            (conversation_id,),
+        ).fetchall()
+        return {
+            **{k: row[k] for k in ("id", "title", "role", "created_at", "updated_at")},
+            "messages": [
+                {
+                    "sender": m["sender"],
+                    "content": m["content"],
+                    "answer": json.loads(m["answer"]) if m["answer"] else None,
+                    "created_at": m["created_at"],
+                }
+                for m in msgs
+            ],
+        }
+
+    def list(self, learner_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "select id, title, role, created_at, updated_at from conversations where learner_id = ? "
+            "order by updated_at desc, id",
+            (learner_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def history(self, learner_id: str, conversation_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The last `limit` messages, oldest first, with the standalone form of each question."""
+        self._row(learner_id, conversation_id)
+        rows = self.db.execute(
+            "select sender, content, standalone from messages where conversation_id = ? "
+            "order by id desc limit ?",
+            (conversation_id, limit),
+        ).fetchall()
+        return [dict(r) for r in reversed(rows)]
+
+    def add_exchange(
+        self,
+        learner_id: str,
+        conversation_id: str,
+        question: str,
+        standalone: str,
+        answer_text: str,
+        answer: dict[str, Any],
+    ) -> None:
+        """The question and its answer land together or not at all."""
+        row = self._row(learner_id, conversation_id)
+        now = _now()
+        with write(self.db):
+            self.db.execute(
+                "insert into messages (conversation_id, sender, content, standalone, answer, created_at) "
+                "values (?, 'user', ?, ?, null, ?)",
+                (conversation_id, question, standalone, now),
+            )
+            self.db.execute(
+                "insert into messages (conversation_id, sender, content, standalone, answer, created_at) "
+                "values (?, 'assistant', ?, null, ?, ?)",
+                (conversation_id, answer_text, json.dumps(answer), now),
+            )
+            title = row["title"]
+            if title == "New conversation":
+                title = question.strip().split("\n")[0][:60]
+            self.db.execute(
+                "update conversations set updated_at = ?, title = ?, role = coalesce(role, ?) where id = ?",
+                (now, title, answer.get("role"), conversation_id),
+            )

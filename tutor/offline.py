@@ -1,0 +1,512 @@
+"""The offline answer engine: deterministic, and grounded by construction.
+
+It never writes a fact of its own. An answer is a handful of sentences taken from the retrieved
+passages, each cited; the only sentences it composes are framing without figures ("the two
+guides disagree") and abstentions, plus the learner's own progress and pace arithmetic, which
+are cited to a "progress" source that shows the calculation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .citations import Answer, Citation, check_answer, extract_numbers, split_sentences
+from .chunking import Chunk
+from .retrieval import Hit, tokenize
+
+# --- slots: regions, levels, roles, intents ---------------------------------------------------
+
+REGIONS: dict[str, list[str]] = {
+    "the United States": ["united states", "usa", "u.s.", "america", "american", "san francisco", "new york", "austin"],
+    "Germany": ["germany", "german", "berlin"],
+    "Europe": ["europe", "european", "eu"],
+    "India": ["india", "indian", "bangalore", "bengaluru", "mumbai"],
+    "the United Kingdom": ["united kingdom", "uk", "britain", "british", "england", "london"],
+    "Canada": ["canada", "canadian", "toronto"],
+    "Australia": ["australia", "australian", "sydney"],
+    "France": ["france", "french", "paris"],
+    "Spain": ["spain", "spanish", "madrid"],
+    "the Netherlands": ["netherlands", "dutch", "amsterdam"],
+    "Ireland": ["ireland", "irish", "dublin"],
+    "Brazil": ["brazil", "brazilian", "são paulo", "sao paulo"],
+    "Mexico": ["mexico", "mexican", "mexico city"],
+    "Latin America": ["latin america", "latam"],
+    "Asia": ["asia", "asian"],
+    "Singapore": ["singapore"],
+    "the Philippines": ["philippines", "filipino", "manila"],
+    "Japan": ["japan", "japanese", "tokyo"],
+    "China": ["china", "chinese"],
+    "Poland": ["poland", "polish", "warsaw"],
+    "Nigeria": ["nigeria", "lagos"],
+    "South Africa": ["south africa"],
+    "Russia": ["russia", "russian", "moscow"],
+    "the UAE": ["uae", "dubai", "emirates"],
+}
+# "in the US" must not be read from "tell us"
+_US = re.compile(r"\b(?:US|U\.S\.|USA)\b|\bin the us\b|\bus (?:salary|pay|market)\b")
+
+LEVELS: dict[str, list[str]] = {
+    "entry": ["entry", "entry-level", "junior", "beginner", "starting", "first job", "graduate", "new grad"],
+    "mid": ["mid", "mid-level", "median", "average", "typical", "midlevel"],
+    "senior": ["senior", "experienced"],
+    "head": ["head of", "director", "vp", "chief", "executive"],
+    "top": ["top 10", "top earners", "highest", "top-paid", "top paid"],
+}
+_LEVEL_IN_TEXT: dict[str, list[str]] = {
+    "entry": ["entry", "junior", "entry-level", "career-path span", "roughly $88,153"],
+    "mid": ["mid", "median", "average", "typical", "typically earns"],
+    "senior": ["senior"],
+    "head": ["head of", "director"],
+    "top": ["top 10", "top of", "top-paying", "top end", "and above", "$110,000+"],
+}
+
+ROLE_ALIASES: dict[str, list[str]] = {
+    "customer-success-manager": [
+        "customer success manager", "customer success", "csm", "csms", "cs manager", "success manager",
+    ],
+    "customer-support-manager": [
+        "customer support manager", "support manager", "customer support", "customer service manager",
+        "support team manager", "head of support", "support lead",
+    ],
+}
+_ROLE_NOUN = (
+    r"manager|engineer|developer|analyst|designer|scientist|nurse|teacher|accountant|lawyer|doctor|"
+    r"marketer|representative|specialist|consultant|architect|administrator|officer|pilot|chef|writer|"
+    r"recruiter|programmer|electrician|plumber|dentist|pharmacist|therapist|economist|actuary|"
+    r"technician|mechanic|agent|owner|coordinator|strategist|researcher|editor|photographer"
+)
+_ROLE_PHRASE = re.compile(rf"\b((?:[a-z]+[ -]){{0,3}}(?:{_ROLE_NOUN}))s?\b")
+_ROLE_FILLER = {"a", "an", "the", "be", "become", "becoming", "as", "for", "to", "of", "and", "or", "my", "good",
+                "how", "what", "does", "do", "is", "i", "want", "get", "into", "much", "can", "will", "should",
+                "in", "vs", "versus", "than", "with", "from", "between", "compare", "about", "make", "earn"}
+
+INTENTS: list[tuple[str, re.Pattern[str]]] = [
+    ("next", re.compile(r"\b(what (should|do) i do next|next steps?|what('?s| is) next|where should i (start|begin)|what now)\b")),
+    ("compare", re.compile(r"\b(vs\.?|versus|compare[ds]?|comparison|difference between|differ(?:ent)? from|or a)\b")),
+    ("pay", re.compile(r"\b(salar(y|ies)|pay|paid|earn\w*|make|makes|compensation|money|wages?|income|ctc|package)\b|[$€£₹]")),
+    ("time", re.compile(r"\b(how long|how many (months|weeks|years|hours)|time to|timeline|months?|job[- ]ready|ready|duration|hours? (a|per) week|how fast|how quickly)\b")),
+    ("roadmap", re.compile(r"\b(roadmap|phases?|milestones?|steps?|plan|path|stages?)\b")),
+    ("skills", re.compile(r"\b(skills?|tools?|software|platforms?|stack|learn|know|certif\w*|degree|education|english|crm|sql|courses?)\b")),
+    ("outlook", re.compile(r"\b(demand|outlook|growth|openings|jobs? market|future|replace|ai)\b")),
+]
+
+
+def detect_region(question: str) -> str | None:
+    if _US.search(question):
+        return "the United States"
+    q = question.lower()
+    best: tuple[int, str] | None = None
+    for name, aliases in REGIONS.items():
+        for a in aliases:
+            m = re.search(rf"(?<![\w]){re.escape(a)}(?![\w])", q)
+            if m and (best is None or m.start() < best[0]):
+                best = (m.start(), name)
+    return best[1] if best else None
+
+
+def detect_level(question: str) -> str | None:
+    q = question.lower()
+    for level, words in LEVELS.items():
+        if any(re.search(rf"\b{re.escape(w)}\b", q) for w in words):
+            return level
+    return None
+
+
+def detect_roles(question: str) -> list[str]:
+    """Known roles the question names, in order of mention."""
+    q = question.lower()
+    found: list[tuple[int, str]] = []
+    for role, aliases in ROLE_ALIASES.items():
+        pos = [m.start() for a in aliases for m in re.finditer(rf"\b{re.escape(a)}\b", q)]
+        if pos:
+            found.append((min(pos), role))
+    return [r for _, r in sorted(found)]
+
+
+def detect_intent(question: str) -> str:
+    q = question.lower()
+    for name, rx in INTENTS:
+        if rx.search(q):
+            if name == "compare" and len(detect_roles(q)) < 2 and not re.search(r"\b(vs\.?|versus|compare|difference)\b", q):
+                continue
+            return name
+    return "general"
+
+
+def unknown_role_phrases(question: str, corpus_text: str) -> list[str]:
+    """Job titles the learner names that no guide mentions at all (e.g. "data scientist")."""
+    q = question.lower()
+    out = []
+    for m in _ROLE_PHRASE.finditer(q):
+        words = [w for w in re.split(r"[ -]", m.group(1)) if w and w not in _ROLE_FILLER]
+        if not words:
+            continue
+        phrase = " ".join(words)
+        if any(phrase in a or a in phrase for aliases in ROLE_ALIASES.values() for a in aliases):
+            continue
+        if len(words) == 1 and words[0] in ("manager", "agent", "owner", "representative", "specialist"):
+            continue
+        if phrase in corpus_text:
+            continue
+        out.append(phrase)
+    return out
+
+
+# --- follow-up rewriting --------------------------------------------------------------------
+
+_FOLLOWUP = re.compile(
+    r"^\s*(and|what about|how about|also|same|ok(ay)?|so|then|in|for|at)\b|^\s*\w+(\s+\w+){0,2}\s*\?\s*$", re.I
+)
+
+
+def rewrite_followup(question: str, previous: Sequence[str]) -> str:
+    """Turn "and in Germany?" into a standalone question using the previous standalone question."""
+    q = question.strip()
+    if not previous:
+        return q
+    prev = previous[-1]
+    short = len(q.split()) <= 7
+    has_subject = bool(detect_roles(q)) or (detect_intent(q) != "general" and len(q.split()) > 4)
+    if not short or (has_subject and not _FOLLOWUP.match(q)):
+        return q
+    if not _FOLLOWUP.match(q) and has_subject:
+        return q
+    new = prev.rstrip(" ?.")
+    region, level = detect_region(q), detect_level(q)
+    roles = detect_roles(q)
+    changed = False
+    if region:
+        old = detect_region(new)
+        if old:
+            for a in [*REGIONS[old], "US", "U.S.", "USA"]:
+                new = re.sub(rf"\s*\b(in|for)\s+(the\s+)?{re.escape(a)}\b", "", new, flags=re.I)
+                new = re.sub(rf"\b{re.escape(a)}\b\s*", "", new, flags=re.I)
+        new = f"{new} in {region}"
+        changed = True
+    if level:
+        for words in LEVELS.values():
+            for w in words:
+                new = re.sub(rf"\b{re.escape(w)}\b\s*", "", new, flags=re.I)
+        label = {"entry": "entry-level", "mid": "mid-level", "senior": "senior", "head": "head-of", "top": "top-paid"}[level]
+        new = f"{new} for {label} roles"
+        changed = True
+    if roles:
+        for aliases in ROLE_ALIASES.values():
+            for a in sorted(aliases, key=len, reverse=True):
+                new = re.sub(rf"\b{re.escape(a)}s?\b", "{ROLE}", new, flags=re.I)
+        title = roles[0].replace("-", " ")
+        new = new.replace("{ROLE}", title, 1).replace("{ROLE}", "")
+        if title not in new.lower():
+            new = f"{new} for a {title}"
+        changed = True
+    if not changed:
+        rest = re.sub(r"^\s*(and|what about|how about|also|so|then)\b\s*", "", q, flags=re.I).rstrip("?")
+        new = f"{new}, {rest}" if rest else new
+    return re.sub(r"\s{2,}", " ", new).strip() + "?"
+
+
+# --- sentence selection -----------------------------------------------------------------------
+
+_MONEY = re.compile(r"[$€£₹]\s?\d|\d\s?(k|L)\b|\bsalar|\bpay\b|\bearn")
+_DURATION = re.compile(r"\d+\s?(?:–|-|to)?\s?\d*\+?\s*(months?|weeks?|years?|hours?)\b", re.I)
+_META = re.compile(r"\b(restates|in new wording|this corpus|scraped|breadcrumb)\b", re.I)
+
+
+_INTENT_HEADING = {
+    "pay": r"\b(pay|salar)",
+    "time": r"\b(time|ready|duration|hours|pace)\b",
+    "skills": r"\b(skills?|tools?|platforms?|stack|certification|education)\b",
+    "roadmap": r"\b(roadmap|phase|step|months)\b",
+    "outlook": r"\b(outlook|demand|trend|market)\b",
+}
+_NEGATIVE = re.compile(r"\b(does not|doesn't|do not|gives no|no separate)\b", re.I)
+_ASKS_SOURCE = re.compile(r"\b(source|survey|where|which|cite|date)\b")
+
+
+@dataclass
+class Candidate:
+    text: str
+    hit_index: int
+    score: float
+    tokens: set[str] = field(default_factory=set)
+    role: str = ""
+
+
+def _region_hit(sentence: str, region: str) -> bool:
+    s = sentence.lower()
+    if region == "the United States" and re.search(r"\b(US|U\.S\.|USA)\b", sentence):
+        return True
+    return any(re.search(rf"(?<![\w]){re.escape(a)}(?![\w])", s) for a in REGIONS[region]) or region.lower() in s
+
+
+def _other_region(sentence: str, region: str) -> bool:
+    return any(_region_hit(sentence, r) for r in ("the United States", "Germany", "India", "Europe") if r != region)
+
+
+def _level_hit(sentence: str, level: str) -> bool:
+    s = sentence.lower()
+    return any(w.lower() in s for w in _LEVEL_IN_TEXT[level])
+
+
+def _sentences_of(hit: Hit) -> list[str]:
+    out = []
+    for s in split_sentences(hit.chunk.text):
+        s = re.sub(r"^\s*(?:[-*•]|\d+\.)\s+", "", s).strip()
+        if len(s.split()) < 6 or s.endswith(":") or _META.search(s):
+            continue
+        out.append(s)
+    return out
+
+
+def _cite(sentence: str, n: int | list[int]) -> str:
+    ns = [n] if isinstance(n, int) else n
+    mark = "".join(f"[{i}]" for i in ns)
+    m = re.match(r"^(.*?)([.!?]?)$", sentence.strip(), re.S)
+    body, end = (m.group(1), m.group(2)) if m else (sentence, "")
+    return f"{body} {mark}{end or '.'}"
+
+
+# Learners say "make", guides say "earns": both sides map to one token before matching.
+_CANON = {
+    "salary": "pay", "salarie": "pay", "paid": "pay", "earn": "pay", "earning": "pay", "compensation": "pay",
+    "wage": "pay", "income": "pay", "money": "pay", "tool": "tool", "platform": "tool", "software": "tool",
+    "stack": "tool", "ready": "ready", "readines": "ready", "job-ready": "ready",
+}
+
+
+def canon_tokens(text: str, query: bool = False) -> set[str]:
+    toks = set(tokenize(text, expand=query))
+    out = {_CANON.get(t, t) for t in toks}
+    if query and "make" in toks:
+        out.add("pay")
+    return out
+
+
+_CONTENT_STOP = {"customer", "success", "support", "manager", "csm", "role", "job", "career", "become", "guide"}
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, len(a | b))
+
+
+@dataclass
+class Plan:
+    intent: str
+    region: str | None
+    level: str | None
+    roles: list[str]
+
+
+class OfflineEngine:
+    name = "offline"
+
+    def __init__(self, chunks: Sequence[Chunk] = ()) -> None:
+        self.corpus_text = " ".join(c.text for c in chunks).lower()
+        # which regions each role's guides give pay for, to say what they do cover
+        self.pay_regions: dict[str, list[str]] = {}
+        for c in chunks:
+            for sent in split_sentences(c.text):
+                if _MONEY.search(sent) and extract_numbers(sent):
+                    for r in REGIONS:
+                        if _region_hit(sent, r) and r not in self.pay_regions.setdefault(c.role, []):
+                            self.pay_regions[c.role].append(r)
+
+    # --- public ------------------------------------------------------------------------------
+
+    def plan(self, question: str, role: str | None) -> Plan:
+        roles = detect_roles(question)
+        if role and role not in roles:
+            roles = [role, *roles]
+        return Plan(detect_intent(question), detect_region(question), detect_level(question), roles)
+
+    def answer(
+        self,
+        question: str,
+        hits: list[Hit],
+        role: str | None,
+        role_titles: dict[str, str],
+        extra: list[Hit] | None = None,
+    ) -> Answer:
+        """`hits` were retrieved for the question; `extra` holds per-role hits for comparisons."""
+        plan = self.plan(question, role)
+        covered = ", ".join(role_titles.values()) or "the roles in the corpus"
+        unknown = unknown_role_phrases(question, self.corpus_text)
+        if unknown and not plan.roles:
+            return self._abstain(
+                question, plan,
+                f"My guides don't cover the role of {unknown[0]}. They cover {covered}: pay, time to "
+                "get job-ready, skills and tools, and the roadmap with its milestones.",
+            )
+        pool = list(hits) + [h for h in (extra or []) if h.chunk.id not in {x.chunk.id for x in hits}]
+        if not pool:
+            return self._abstain(question, plan, f"I found nothing on that in my guides. They cover {covered}.")
+
+        qtokens = canon_tokens(question, query=True)
+        content = {t for t in qtokens if t not in _CONTENT_STOP}
+        if len(content) <= 1:  # "is customer success just support?": the role words are the topic
+            content = qtokens
+        cands = self._candidates(pool, plan, qtokens, content)
+        region_missing = plan.region is not None and not any(_region_hit(c.text, plan.region) for c in cands)
+        if not cands or (plan.intent == "general" and (cands[0].score < 1.6 or region_missing)):
+            return self._abstain(
+                question, plan,
+                f"My guides don't cover that. They cover {covered}: pay, time to get job-ready, "
+                "skills and tools, and the roadmap with its milestones.",
+            )
+
+        if plan.intent == "pay":
+            missing = self._missing_pay(plan, cands, pool)
+            if missing:
+                return missing
+        chosen = self._choose(cands, plan)
+        sources = {i + 1: Citation.from_hit(i + 1, h) for i, h in enumerate(pool)}
+        lines: list[str] = []
+        # sources disagree when two guides of one role give a figure for the same thing
+        by_key: dict[tuple[str, str], set[int]] = {}
+        for c in chosen:
+            if extract_numbers(c.text) and plan.intent in ("pay", "time"):
+                region = next((r for r in REGIONS if _region_hit(c.text, r)), "the United States") if plan.intent == "pay" else ""
+                by_key.setdefault((c.role, region), set()).add(c.hit_index)
+        split = [ix for ix in by_key.values() if len({pool[i].chunk.guide for i in ix}) > 1]
+        if split:
+            ns = sorted(i + 1 for i in split[0])
+            lines.append(_cite("My two guides for this role disagree on the figures, so here is each one with its source", ns))
+        lines += [_cite(c.text, c.hit_index + 1) for c in chosen]
+        bullets = plan.intent in ("skills", "roadmap", "compare") and len(chosen) > 2
+        text = "\n".join(f"- {x}" for x in lines) if bullets else " ".join(lines)
+        body, cites, removed = check_answer(text, sources)
+        return Answer(
+            answer=body, citations=cites, abstained=False, engine=self.name, question=question,
+            standalone_question=question, role=role, intent=plan.intent,
+            passages=[h.to_dict() for h in pool], removed_sentences=removed,
+        )
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _candidates(self, pool: list[Hit], plan: Plan, qtokens: set[str], content: set[str]) -> list[Candidate]:
+        cands: list[Candidate] = []
+        for i, hit in enumerate(pool):
+            heading = " ".join(hit.chunk.section_path)
+            heading_tokens = canon_tokens(heading)
+            heading_bonus = 1.0 if _INTENT_HEADING.get(plan.intent) and re.search(_INTENT_HEADING[plan.intent], heading, re.I) else 0.0
+            for s in _sentences_of(hit):
+                toks = canon_tokens(s)
+                overlap = len(content & toks) + 0.5 * len(content & heading_tokens)
+                score = overlap + 0.6 / (1 + i) + heading_bonus
+                if _NEGATIVE.search(s) and not _ASKS_SOURCE.search(" ".join(content)):
+                    score -= 1.5  # "the page does not say..." is for questions about sources
+                if plan.intent == "time" and re.search(r"\b(ready|readiness|zero|first .{0,40}role|training)\b", s, re.I):
+                    score += 1.0
+                if plan.roles and hit.chunk.role in plan.roles:
+                    score += 0.3
+                if plan.intent == "pay":
+                    score += 2.0 if (_MONEY.search(s) and extract_numbers(s)) else -1.0
+                elif plan.intent == "time":
+                    score += 2.0 if _DURATION.search(s) else -0.5
+                elif plan.intent in ("skills",) and re.search(r"\b(tools?|skills?|platforms?|such as|like)\b", s, re.I):
+                    score += 0.8
+                if plan.region:
+                    if _region_hit(s, plan.region):
+                        score += 2.5
+                    elif _other_region(s, plan.region):
+                        score -= 2.0
+                elif plan.intent == "pay" and _other_region(s, "the United States") and not _region_hit(s, "the United States"):
+                    score -= 1.5  # an unqualified pay question means the US first
+                if plan.level:
+                    score += 1.5 if _level_hit(s, plan.level) else -0.3
+                cands.append(Candidate(s, i, score, toks, hit.chunk.role))
+        cands.sort(key=lambda c: (-c.score, c.hit_index))
+        return cands
+
+    def _choose(self, cands: list[Candidate], plan: Plan) -> list[Candidate]:
+        limit = {"pay": 3, "time": 3, "skills": 4, "roadmap": 4, "compare": 4}.get(plan.intent, 3)
+        floor = cands[0].score * 0.45
+        chosen: list[Candidate] = []
+        per_hit: dict[int, int] = {}
+        roles_needed = plan.roles if plan.intent == "compare" and len(plan.roles) > 1 else []
+        # a comparison takes the best sentence for each role first
+        for r in roles_needed:
+            for c in cands:
+                if c.hit_index not in per_hit and c.role == r:
+                    chosen.append(c)
+                    per_hit[c.hit_index] = 1
+                    break
+        for c in cands:
+            if len(chosen) >= limit:
+                break
+            if c.score < floor or c in chosen:
+                continue
+            if per_hit.get(c.hit_index, 0) >= 2:
+                continue
+            if any(_jaccard(c.tokens, o.tokens) > 0.55 for o in chosen):
+                continue
+            chosen.append(c)
+            per_hit[c.hit_index] = per_hit.get(c.hit_index, 0) + 1
+        # read in passage order, then sentence score: the best source first
+        return sorted(chosen, key=lambda c: (c.hit_index, -c.score))
+
+    def _missing_pay(self, plan: Plan, cands: list[Candidate], pool: list[Hit]) -> Answer | None:
+        """Pay for a region or level the guides do not give: say so, and what they do give."""
+        money = [c for c in cands if _MONEY.search(c.text) and extract_numbers(c.text)]
+        if plan.roles:
+            money = [c for c in money if pool[c.hit_index].chunk.role in plan.roles] or money
+        if plan.region:
+            in_region = [c for c in money if _region_hit(c.text, plan.region)]
+            if not in_region:
+                roles = plan.roles or sorted(self.pay_regions)
+                have = [r for role in roles for r in self.pay_regions.get(role, [])]
+                have = list(dict.fromkeys(have))
+                role_name = self._role_name(plan, pool)
+                listed = _and_list(have) if have else "other regions"
+                return self._abstain(
+                    "", plan,
+                    f"My guides give no {role_name} pay figure for {plan.region}. "
+                    f"They give pay only for {listed}; ask about one of those instead.",
+                )
+            money = in_region
+        if plan.level and plan.level not in ("mid",):
+            at_level = [c for c in money if _level_hit(c.text, plan.level)]
+            if not at_level and money:
+                best = money[0]
+                sources = {best.hit_index + 1: Citation.from_hit(best.hit_index + 1, pool[best.hit_index])}
+                where = f" in {plan.region}" if plan.region else ""
+                lead = f"My guides give no {plan.level}-level figure{where}."
+                text = f"{lead} The closest they give is this: {_cite(best.text, best.hit_index + 1)}"
+                body, cites, removed = check_answer(text, sources)
+                return Answer(
+                    answer=body, citations=cites, abstained=True, engine=self.name, role=plan.roles[0] if plan.roles else None,
+                    intent="pay", passages=[h.to_dict() for h in pool], removed_sentences=removed,
+                )
+        return None
+
+    def _role_name(self, plan: Plan, pool: list[Hit]) -> str:
+        if plan.roles:
+            for h in pool:
+                if h.chunk.role == plan.roles[0]:
+                    return str(h.chunk.meta.get("role_title", plan.roles[0]))
+            return plan.roles[0].replace("-", " ").title()
+        return "role"
+
+    def _abstain(self, question: str, plan: Plan, text: str) -> Answer:
+        return Answer(
+            answer=text, citations=[], abstained=True, engine=self.name, question=question,
+            standalone_question=question, role=plan.roles[0] if plan.roles else None, intent=plan.intent,
+        )
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def pace_months(expected_months: float, guide_hours: float, learner_hours: float, remaining_fraction: float) -> float:
+    """Months left at the learner's pace: the guide's plan scaled by hours and by what is left."""
+    return expected_months * remaining_fraction * guide_hours / learner_hours
+
+
+def fmt_num(x: float) -> str:
+    if math.isclose(x, round(x)):
+        return str(int(round(x)))
+    return f"{x:.1f}"

@@ -1,0 +1,88 @@
+"""Learners and their milestone states, in SQLite under TUTOR_HOME."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import UTC, datetime
+
+from .db import write
+from .errors import InputError
+
+STATES = ("done", "in_progress", "skipped")
+_LEARNER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def check_learner_id(learner_id: str) -> str:
+    if not _LEARNER.match(learner_id or ""):
+        raise InputError(
+            f"'{learner_id}' is not a valid learner id.",
+            "Use 1-64 letters, digits, '.', '_' or '-'.",
+        )
+    return learner_id
+
+
+class ProgressStore:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def ensure_learner(self, learner_id: str) -> str:
+        check_learner_id(learner_id)
+        self.db.execute(
+            "insert or ignore into learners (id, created_at) values (?, ?)", (learner_id, _now())
+        )
+        return learner_id
+
+    def set_state(self, learner_id: str, role: str, milestone_id: str, state: str | None) -> None:
+        """One atomic upsert plus an audit row; `None` undoes (the milestone is not started)."""
+        if state is not None and state not in STATES:
+            raise InputError(f"'{state}' is not a milestone state.", f"Use one of {', '.join(STATES)}.")
+        self.ensure_learner(learner_id)
+        now = _now()
+        with write(self.db):
+            if state is None:
+                self.db.execute(
+                    "delete from progress where learner_id=? and role=? and milestone_id=?",
+                    (learner_id, role, milestone_id),
+                )
+            else:
+                self.db.execute(
+                    """insert into progress (learner_id, role, milestone_id, state, updated_at)
+                       values (?, ?, ?, ?, ?)
+                       on conflict (learner_id, role, milestone_id)
+                       do update set state = excluded.state, updated_at = excluded.updated_at,
+                                     version = progress.version + 1""",
+                    (learner_id, role, milestone_id, state, now),
+                )
+            self.db.execute(
+                "insert into progress_events (learner_id, role, milestone_id, state, at) values (?, ?, ?, ?, ?)",
+                (learner_id, role, milestone_id, state, now),
+            )
+            self.db.execute("update learners set role = ? where id = ?", (role, learner_id))
+
+    def states(self, learner_id: str, role: str) -> dict[str, str]:
+        rows = self.db.execute(
+            "select milestone_id, state from progress where learner_id=? and role=?",
+            (learner_id, role),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def learner(self, learner_id: str) -> dict[str, object] | None:
+        row = self.db.execute("select * from learners where id = ?", (learner_id,)).fetchone()
+        return dict(row) if row else None
+
+    def set_hours(self, learner_id: str, hours: float) -> None:
+        if not (0 < hours <= 80):
+            raise InputError(f"{hours} hours a week is out of range.", "Give a number from 1 to 80.")
+        self.ensure_learner(learner_id)
+        with write(self.db):
+            self.db.execute("update learners set hours_per_week = ? where id = ?", (hours, learner_id))
+
+    def set_role(self, learner_id: str, role: str) -> None:
+        self.ensure_learner(learner_id)
+        with write(self.db):
+            self.db.execute("update learners set role = ? where id = ?", (role, learner_id))
