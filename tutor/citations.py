@@ -69,7 +69,16 @@ _NUM = re.compile(
         (?:\s?(?P<suf>k|K|L|M|bn|million|billion|lakh)\b)?""",
     re.VERBOSE,
 )
-_SCALE = {"k": 1e3, "K": 1e3, "L": 1e5, "lakh": 1e5, "M": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9}
+_SCALE = {
+    "k": 1e3,
+    "K": 1e3,
+    "L": 1e5,
+    "lakh": 1e5,
+    "M": 1e6,
+    "million": 1e6,
+    "bn": 1e9,
+    "billion": 1e9,
+}
 
 
 def extract_numbers(text: str) -> list[float]:
@@ -81,7 +90,12 @@ def extract_numbers(text: str) -> list[float]:
     out: list[float] = []
     for m in _NUM.finditer(text):
         start = m.start("num")
-        if start > 0 and (text[start - 1].isalpha() or text[start - 1] == "-" and start > 1 and text[start - 2].isalpha()):
+        if start > 0 and (
+            text[start - 1].isalpha()
+            or text[start - 1] == "-"
+            and start > 1
+            and text[start - 2].isalpha()
+        ):
             continue  # "B1", "11-1021" stay as codes below
         raw = m.group("num").replace(",", "")
         try:
@@ -114,7 +128,10 @@ def split_sentences(text: str) -> list[str]:
         if block:
             parts = _SENT_END.split(block)
             # re.split with a group alternates text and the captured end; glue them back
-            sents = [parts[i] + (parts[i + 1] if i + 1 < len(parts) else "") for i in range(0, len(parts), 2)]
+            sents = [
+                parts[i] + (parts[i + 1] if i + 1 < len(parts) else "")
+                for i in range(0, len(parts), 2)
+            ]
             out.extend(x.strip() for x in sents if x.strip())
     return out
 
@@ -123,9 +140,7 @@ def markers(sentence: str) -> list[int]:
     return [int(x) for x in _MARK.findall(sentence)]
 
 
-def check_answer(
-    text: str, sources: dict[int, Citation]
-) -> tuple[str, list[Citation], list[str]]:
+def check_answer(text: str, sources: dict[int, Citation]) -> tuple[str, list[Citation], list[str]]:
     """Keep what is verifiable; renumber citations by first use.
 
     - markers that match no passage are dropped;
@@ -161,7 +176,9 @@ def check_answer(
             kept_lines.append(prefix + " ".join(kept))
     body = "\n".join(kept_lines).strip()
     body = re.sub(r"\n{3,}", "\n\n", body)
-    body = _MARK.sub(lambda m: f"[{order[int(m.group(1))]}]" if int(m.group(1)) in order else "", body)
+    body = _MARK.sub(
+        lambda m: f"[{order[int(m.group(1))]}]" if int(m.group(1)) in order else "", body
+    )
     cites = []
     for old, new in sorted(order.items(), key=lambda kv: kv[1]):
         c = sources[old]

@@ -89,13 +89,17 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--role", help="Role slug for files that have no front matter (e.g. customer-success-manager).")
+@click.option(
+    "--role", help="Role slug for files that have no front matter (e.g. customer-success-manager)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @guarded
 def ingest(paths: tuple[Path, ...], role: str | None, as_json: bool) -> None:
     """Chunk and embed the corpus (and any PATHS) into the index; only changes are embedded."""
     t = _tutor()
-    report = t.ingest(list(paths), role=role, progress=None if as_json else _tqdm_factory("Embedding"))
+    report = t.ingest(
+        list(paths), role=role, progress=None if as_json else _tqdm_factory("Embedding")
+    )
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     else:
@@ -106,7 +110,9 @@ def ingest(paths: tuple[Path, ...], role: str | None, as_json: bool) -> None:
 @click.argument("query")
 @click.option("--role", help="Only passages for this role slug.")
 @click.option("-k", "k", default=5, show_default=True, help="How many passages.")
-@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
+@click.option(
+    "--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of passages.")
 @guarded
 def search(query: str, role: str | None, k: int, mode: str, as_json: bool) -> None:
@@ -126,7 +132,9 @@ def search(query: str, role: str | None, k: int, mode: str, as_json: bool) -> No
         click.secho(f"    {c.guide} · {c.role} · score {h.score:.4f}", dim=True)
         body = " ".join(c.text.split())
         body = body if len(body) <= 400 else body[:397] + "..."
-        click.echo(textwrap.fill(body, width=width, initial_indent="    ", subsequent_indent="    "))
+        click.echo(
+            textwrap.fill(body, width=width, initial_indent="    ", subsequent_indent="    ")
+        )
         click.echo()
 
 
@@ -135,7 +143,11 @@ def _print_answer(ans: Any, streamed: bool = False) -> None:
     width = _width()
     if not streamed:
         for para in ans.answer.split("\n"):
-            click.echo(textwrap.fill(para, width=width, subsequent_indent="  " if para.startswith("- ") else ""))
+            click.echo(
+                textwrap.fill(
+                    para, width=width, subsequent_indent="  " if para.startswith("- ") else ""
+                )
+            )
     if ans.notice:
         click.secho(f"Note: {ans.notice}", fg="yellow", err=True)
     if ans.abstained:
@@ -145,7 +157,10 @@ def _print_answer(ans: Any, streamed: bool = False) -> None:
         for c in ans.citations:
             where = f"{c.title} › {c.heading}" if c.kind == "guide" else f"{c.title}: {c.text}"
             meta = f" ({c.source}, as of {c.as_of})" if c.kind == "guide" else ""
-            click.secho(textwrap.fill(f"[{c.n}] {where}{meta}", width=width, subsequent_indent="    "), dim=True)
+            click.secho(
+                textwrap.fill(f"[{c.n}] {where}{meta}", width=width, subsequent_indent="    "),
+                dim=True,
+            )
 
 
 @main.command()
@@ -155,16 +170,22 @@ def _print_answer(ans: Any, streamed: bool = False) -> None:
 @click.option("--conversation", help="Continue a stored conversation (needs --learner).")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer object as JSON.")
 @guarded
-def ask(question: str, role: str | None, learner: str | None, conversation: str | None, as_json: bool) -> None:
+def ask(
+    question: str, role: str | None, learner: str | None, conversation: str | None, as_json: bool
+) -> None:
     """Answer QUESTION from the role guides, citing them."""
     t = _tutor()
     if as_json:
-        click.echo(json.dumps(t.ask(question, role, learner, conversation).to_dict(), ensure_ascii=False))
+        click.echo(
+            json.dumps(t.ask(question, role, learner, conversation).to_dict(), ensure_ascii=False)
+        )
         return
     _stream_answer(t, question, role, learner, conversation)
 
 
-def _stream_answer(t: Any, question: str, role: str | None, learner: str | None, conversation: str | None) -> Any:
+def _stream_answer(
+    t: Any, question: str, role: str | None, learner: str | None, conversation: str | None
+) -> Any:
     from .citations import Answer, Citation
 
     final = None
@@ -199,7 +220,10 @@ def chat(role: str | None, learner: str) -> None:
     """An interactive session; answers stream in. Type /next, /new or /quit."""
     t = _tutor()
     conv = t.new_conversation(learner, role)["id"]
-    click.secho(f"Career Tutor ({t.engine_name} engine). Ask about a role; /next for advice, /quit to leave.", bold=True)
+    click.secho(
+        f"Career Tutor ({t.engine_name} engine). Ask about a role; /next for advice, /quit to leave.",
+        bold=True,
+    )
     while True:
         try:
             q = click.prompt("you", prompt_suffix="> ").strip()
@@ -225,7 +249,9 @@ def chat(role: str | None, learner: str) -> None:
 @main.command()
 @click.option("--learner", default="me", show_default=True, help="Learner id.")
 @click.option("--role", help="Role slug (default: the learner's current role).")
-@click.argument("action", default="show", type=click.Choice(["show", "done", "start", "skip", "undo", "hours"]))
+@click.argument(
+    "action", default="show", type=click.Choice(["show", "done", "start", "skip", "undo", "hours"])
+)
 @click.argument("value", required=False)
 @click.option("--json", "as_json", is_flag=True)
 @guarded
@@ -235,12 +261,17 @@ def progress(learner: str, role: str | None, action: str, value: str | None, as_
 
     t = _tutor()
     if action != "show" and not value:
-        raise InputError(f"`tutor progress {action}` needs a value.", "e.g. tutor progress done csm-m-run-10-qbrs")
+        raise InputError(
+            f"`tutor progress {action}` needs a value.",
+            "e.g. tutor progress done csm-m-run-10-qbrs",
+        )
     if action == "hours":
         try:
             hours = float(value or "")
         except ValueError as exc:
-            raise InputError(f"'{value}' is not a number of hours.", "e.g. tutor progress hours 6") from exc
+            raise InputError(
+                f"'{value}' is not a number of hours.", "e.g. tutor progress hours 6"
+            ) from exc
         t.set_hours(learner, hours)
         role = role or t.learner_role(learner)
     elif action != "show":
@@ -264,9 +295,14 @@ def progress(learner: str, role: str | None, action: str, value: str | None, as_
         here = "  <- you are here" if ph["id"] == p["current_phase"] else ""
         click.secho(f"\n{ph['title']}{here}", bold=True)
         for m in ph["milestones"]:
-            click.echo(f"  {marks.get(p['states'].get(m['id'], ''), '[ ]')} {m['title']}  ({m['id']})")
+            click.echo(
+                f"  {marks.get(p['states'].get(m['id'], ''), '[ ]')} {m['title']}  ({m['id']})"
+            )
     if p["removed"]:
-        click.secho(f"\nNo longer in the roadmap (kept in your records): {', '.join(p['removed'])}", fg="yellow")
+        click.secho(
+            f"\nNo longer in the roadmap (kept in your records): {', '.join(p['removed'])}",
+            fg="yellow",
+        )
     if p["hours_per_week"]:
         click.echo(f"\nYour pace: {p['hours_per_week']:g} hours a week.")
 

@@ -20,7 +20,9 @@ class ConversationStore:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
 
-    def create(self, learner_id: str, role: str | None, title: str = "New conversation") -> dict[str, Any]:
+    def create(
+        self, learner_id: str, role: str | None, title: str = "New conversation"
+    ) -> dict[str, Any]:
         cid = secrets.token_hex(12)  # unguessable: ids are never the only guard, but they help
         now = _now()
         with write(self.db):
@@ -32,11 +34,14 @@ class ConversationStore:
 
     def _row(self, learner_id: str, conversation_id: str) -> sqlite3.Row:
         row = self.db.execute(
-            "select * from conversations where id = ? and learner_id = ?", (conversation_id, learner_id)
+            "select * from conversations where id = ? and learner_id = ?",
+            (conversation_id, learner_id),
         ).fetchone()
         if row is None:
             # the same answer for "not yours" and "does not exist": ids leak nothing
-            raise NotFound(f"No conversation '{conversation_id}'.", "List yours with GET /api/conversations.")
+            raise NotFound(
+                f"No conversation '{conversation_id}'.", "List yours with GET /api/conversations."
+            )
         return row
 
     def get(self, learner_id: str, conversation_id: str) -> dict[str, Any]:
@@ -58,7 +63,7 @@ class ConversationStore:
             ],
         }
 
-    def list(self, learner_id: str) -> list[dict[str, Any]]:
+    def for_learner(self, learner_id: str) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "select id, title, role, created_at, updated_at from conversations where learner_id = ? "
             "order by updated_at desc, id",
@@ -66,7 +71,9 @@ class ConversationStore:
         )
         return [dict(r) for r in rows]
 
-    def history(self, learner_id: str, conversation_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    def history(
+        self, learner_id: str, conversation_id: str, limit: int = 20
+    ) -> list[dict[str, Any]]:
         """The last `limit` messages, oldest first, with the standalone form of each question."""
         self._row(learner_id, conversation_id)
         rows = self.db.execute(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .migrations import migrate
 
+
 def connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so writers queue instead of

@@ -154,7 +154,9 @@ class OpenAIEmbedder:
             try:
                 resp = self._client.embeddings.create(model=self.model, input=batch)
             except openai.OpenAIError as exc:
-                raise LLMError(f"Embedding request failed: {exc}", "Check OPENAI_* settings.") from exc
+                raise LLMError(
+                    f"Embedding request failed: {exc}", "Check OPENAI_* settings."
+                ) from exc
             out.extend(d.embedding for d in sorted(resp.data, key=lambda d: d.index))
             self.embed_calls += len(batch)
         return out

@@ -109,7 +109,9 @@ class Index:
             if url:
                 u = urlparse(url if "://" in url else f"http://{url}")
                 if not u.hostname:
-                    raise ConfigError(f"TUTOR_CHROMA_URL '{url}' has no host.", "Use http://host:port.")
+                    raise ConfigError(
+                        f"TUTOR_CHROMA_URL '{url}' has no host.", "Use http://host:port."
+                    )
                 self._client = chromadb.HttpClient(
                     host=u.hostname,
                     port=u.port or (443 if u.scheme == "https" else 8000),
@@ -161,7 +163,9 @@ class Index:
         if not self.db.execute("select 1 from chunks limit 1").fetchone():
             raise IndexNotReady()
 
-    def dense_query(self, vector: Sequence[float], n: int, role: str | None) -> list[tuple[str, float]]:
+    def dense_query(
+        self, vector: Sequence[float], n: int, role: str | None
+    ) -> list[tuple[str, float]]:
         count = self.collection.count()
         if count == 0:
             return []
@@ -189,7 +193,9 @@ class Index:
             out[p.resolve()] = role
         return sorted(out.items())
 
-    def load(self, paths: Iterable[Path] = (), role: str | None = None) -> tuple[list[Document], list[str]]:
+    def load(
+        self, paths: Iterable[Path] = (), role: str | None = None
+    ) -> tuple[list[Document], list[str]]:
         """Read every source; report every bad file at once, before anything is written."""
         if role is not None:
             validate_role_slug(role)
@@ -286,7 +292,9 @@ class Index:
         report.removed = len(live_before - wanted)
 
         overrides = {p.resolve(): role for p in paths}
-        old_files = {r["path"]: r["sha256"] for r in self.db.execute("select path, sha256 from files")}
+        old_files = {
+            r["path"]: r["sha256"] for r in self.db.execute("select path, sha256 from files")
+        }
         per_file: dict[str, int] = {}
         for c in chunks:
             per_file[c.meta["file"]] = per_file.get(c.meta["file"], 0) + 1
@@ -296,8 +304,15 @@ class Index:
                 "insert into chunks values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        c.id, c.guide, c.role, c.meta["file"], c.position, c.heading,
-                        " > ".join(c.section_path), c.text, json.dumps(c.meta, sort_keys=True),
+                        c.id,
+                        c.guide,
+                        c.role,
+                        c.meta["file"],
+                        c.position,
+                        c.heading,
+                        " > ".join(c.section_path),
+                        c.text,
+                        json.dumps(c.meta, sort_keys=True),
                     )
                     for c in chunks
                 ],
@@ -307,7 +322,11 @@ class Index:
             }
             self.db.execute("delete from files")
             for d in docs:
-                abspath = str((self.settings.corpus_dir / d.file).resolve()) if not Path(d.file).is_absolute() else d.file
+                abspath = (
+                    str((self.settings.corpus_dir / d.file).resolve())
+                    if not Path(d.file).is_absolute()
+                    else d.file
+                )
                 override = overrides.get(Path(abspath), prev_overrides.get(abspath))
                 self.db.execute(
                     "insert into files values (?, ?, ?, ?, ?, ?)",
@@ -319,10 +338,18 @@ class Index:
                 "insert or replace into index_state values ('generation', ?)",
                 (str(time.time_ns()),),
             )
-        report.removed_files = sorted(set(old_files) - {
-            str((self.settings.corpus_dir / d.file).resolve()) if not Path(d.file).is_absolute() else d.file
-            for d in docs
-        }) + vanished
+        report.removed_files = (
+            sorted(
+                set(old_files)
+                - {
+                    str((self.settings.corpus_dir / d.file).resolve())
+                    if not Path(d.file).is_absolute()
+                    else d.file
+                    for d in docs
+                }
+            )
+            + vanished
+        )
         report.removed_files = sorted(set(report.removed_files))
 
         # Only now drop vectors no generation uses; a crash here leaves harmless orphans.

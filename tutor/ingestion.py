@@ -65,7 +65,9 @@ def read_text(path: Path) -> tuple[str, str]:
     """Return (text, sha256) or raise CorpusError saying what to do."""
     try:
         if not path.exists():
-            raise CorpusError(f"{path}: no such file.", "Check the path, or remove it from the corpus.")
+            raise CorpusError(
+                f"{path}: no such file.", "Check the path, or remove it from the corpus."
+            )
         if path.is_dir():
             raise CorpusError(f"{path}: is a directory, not a guide file.")
         size = path.stat().st_size
@@ -76,7 +78,9 @@ def read_text(path: Path) -> tuple[str, str]:
             )
         raw = path.read_bytes()
     except PermissionError as exc:
-        raise CorpusError(f"{path}: cannot be read ({exc.strerror}).", "Fix its permissions.") from exc
+        raise CorpusError(
+            f"{path}: cannot be read ({exc.strerror}).", "Fix its permissions."
+        ) from exc
     except OSError as exc:
         if isinstance(exc, CorpusError):
             raise
@@ -341,7 +345,19 @@ def _sections_from_lines(lines: list[str], markdown: bool) -> tuple[str | None, 
 class _HTMLToMarkdown(HTMLParser):
     """Keep headings, paragraphs and list items; drop scripts, navigation and footers."""
 
-    SKIP = {"script", "style", "nav", "footer", "header", "aside", "form", "button", "noscript", "svg", "template"}
+    SKIP = {
+        "script",
+        "style",
+        "nav",
+        "footer",
+        "header",
+        "aside",
+        "form",
+        "button",
+        "noscript",
+        "svg",
+        "template",
+    }
     BLOCK = {"p", "div", "section", "article", "br", "tr", "ul", "ol", "table", "main", "dd", "dt"}
 
     def __init__(self) -> None:
@@ -446,7 +462,9 @@ def load_document(path: Path, root: Path | None = None, role: str | None = None)
         html_title, text = html_to_markdown(text)
     lines = clean_text(text)
     title, sections = _sections_from_lines(lines, markdown=suffix != ".txt")
-    title = str(meta.get("title") or title or html_title or path.stem.replace("-", " ").replace("_", " "))
+    title = str(
+        meta.get("title") or title or html_title or path.stem.replace("-", " ").replace("_", " ")
+    )
     title = _strip_symbols(title) or title
     slug = role or meta.get("role") or infer_role(title)
     if not slug:
@@ -456,7 +474,9 @@ def load_document(path: Path, root: Path | None = None, role: str | None = None)
         )
     slug = validate_role_slug(str(slug))
     if not sections:
-        raise CorpusError(f"{path}: no text left after cleaning.", "Is it only page chrome? Check the file.")
+        raise CorpusError(
+            f"{path}: no text left after cleaning.", "Is it only page chrome? Check the file."
+        )
     try:
         shown = str(path.resolve().relative_to(root.resolve())) if root else str(path)
     except ValueError:
@@ -482,5 +502,7 @@ def discover(corpus_dir: Path) -> list[Path]:
     return sorted(
         p
         for p in corpus_dir.rglob("*")
-        if p.is_file() and p.suffix.lower() in GUIDE_SUFFIXES and not p.name.startswith((".", "README"))
+        if p.is_file()
+        and p.suffix.lower() in GUIDE_SUFFIXES
+        and not p.name.startswith((".", "README"))
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import LLMError
 from .settings import Settings
@@ -43,10 +43,12 @@ class OpenAIChatModel:
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
         import openai
 
-        deadline = time.monotonic() + self.settings.openai_timeout * (self.settings.openai_max_retries + 2)
+        deadline = time.monotonic() + self.settings.openai_timeout * (
+            self.settings.openai_max_retries + 2
+        )
         finish = None
         try:
-            stream = self.client.chat.completions.create(
+            stream: Any = self.client.chat.completions.create(
                 model=self.name,
                 messages=messages,  # type: ignore[arg-type]
                 stream=True,
@@ -63,7 +65,9 @@ class OpenAIChatModel:
                         if choice.finish_reason:
                             finish = choice.finish_reason
         except openai.AuthenticationError as exc:
-            raise LLMError("The model endpoint rejected the API key.", "Check OPENAI_API_KEY.") from exc
+            raise LLMError(
+                "The model endpoint rejected the API key.", "Check OPENAI_API_KEY."
+            ) from exc
         except openai.RateLimitError as exc:
             raise LLMError("The model endpoint is rate-limiting us (429) after retries.") from exc
         except openai.APITimeoutError as exc:

@@ -13,14 +13,23 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .citations import Answer, Citation, check_answer, extract_numbers, split_sentences
 from .chunking import Chunk
+from .citations import Answer, Citation, check_answer, extract_numbers, split_sentences
 from .retrieval import Hit, tokenize
 
 # --- slots: regions, levels, roles, intents ---------------------------------------------------
 
 REGIONS: dict[str, list[str]] = {
-    "the United States": ["united states", "usa", "u.s.", "america", "american", "san francisco", "new york", "austin"],
+    "the United States": [
+        "united states",
+        "usa",
+        "u.s.",
+        "america",
+        "american",
+        "san francisco",
+        "new york",
+        "austin",
+    ],
     "Germany": ["germany", "german", "berlin"],
     "Europe": ["europe", "european", "eu"],
     "India": ["india", "indian", "bangalore", "bengaluru", "mumbai"],
@@ -49,7 +58,16 @@ REGIONS: dict[str, list[str]] = {
 _US = re.compile(r"\b(?:US|U\.S\.|USA)\b|\bin the us\b|\bus (?:salary|pay|market)\b")
 
 LEVELS: dict[str, list[str]] = {
-    "entry": ["entry", "entry-level", "junior", "beginner", "starting", "first job", "graduate", "new grad"],
+    "entry": [
+        "entry",
+        "entry-level",
+        "junior",
+        "beginner",
+        "starting",
+        "first job",
+        "graduate",
+        "new grad",
+    ],
     "mid": ["mid", "mid-level", "median", "average", "typical", "midlevel"],
     "senior": ["senior", "experienced"],
     "head": ["head of", "director", "vp", "chief", "executive"],
@@ -65,11 +83,21 @@ _LEVEL_IN_TEXT: dict[str, list[str]] = {
 
 ROLE_ALIASES: dict[str, list[str]] = {
     "customer-success-manager": [
-        "customer success manager", "customer success", "csm", "csms", "cs manager", "success manager",
+        "customer success manager",
+        "customer success",
+        "csm",
+        "csms",
+        "cs manager",
+        "success manager",
     ],
     "customer-support-manager": [
-        "customer support manager", "support manager", "customer support", "customer service manager",
-        "support team manager", "head of support", "support lead",
+        "customer support manager",
+        "support manager",
+        "customer support",
+        "customer service manager",
+        "support team manager",
+        "head of support",
+        "support lead",
     ],
 }
 _ROLE_NOUN = (
@@ -79,17 +107,79 @@ _ROLE_NOUN = (
     r"technician|mechanic|agent|owner|coordinator|strategist|researcher|editor|photographer"
 )
 _ROLE_PHRASE = re.compile(rf"\b((?:[a-z]+[ -]){{0,3}}(?:{_ROLE_NOUN}))s?\b")
-_ROLE_FILLER = {"a", "an", "the", "be", "become", "becoming", "as", "for", "to", "of", "and", "or", "my", "good",
-                "how", "what", "does", "do", "is", "i", "want", "get", "into", "much", "can", "will", "should",
-                "in", "vs", "versus", "than", "with", "from", "between", "compare", "about", "make", "earn"}
+_ROLE_FILLER = {
+    "a",
+    "an",
+    "the",
+    "be",
+    "become",
+    "becoming",
+    "as",
+    "for",
+    "to",
+    "of",
+    "and",
+    "or",
+    "my",
+    "good",
+    "how",
+    "what",
+    "does",
+    "do",
+    "is",
+    "i",
+    "want",
+    "get",
+    "into",
+    "much",
+    "can",
+    "will",
+    "should",
+    "in",
+    "vs",
+    "versus",
+    "than",
+    "with",
+    "from",
+    "between",
+    "compare",
+    "about",
+    "make",
+    "earn",
+}
 
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
-    ("next", re.compile(r"\b(what (should|do) i do next|next steps?|what('?s| is) next|where should i (start|begin)|what now)\b")),
-    ("compare", re.compile(r"\b(vs\.?|versus|compare[ds]?|comparison|difference between|differ(?:ent)? from|or a)\b")),
-    ("pay", re.compile(r"\b(salar(y|ies)|pay|paid|earn\w*|make|makes|compensation|money|wages?|income|ctc|package)\b|[$€£₹]")),
-    ("time", re.compile(r"\b(how long|how many (months|weeks|years|hours)|time to|timeline|months?|job[- ]ready|ready|duration|hours? (a|per) week|how fast|how quickly)\b")),
+    (
+        "next",
+        re.compile(
+            r"\b(what (should|do) i do next|next steps?|what('?s| is) next|where should i (start|begin)|what now)\b"
+        ),
+    ),
+    (
+        "compare",
+        re.compile(
+            r"\b(vs\.?|versus|compare[ds]?|comparison|difference between|differ(?:ent)? from|or a)\b"
+        ),
+    ),
+    (
+        "pay",
+        re.compile(
+            r"\b(salar(y|ies)|pay|paid|earn\w*|make|makes|compensation|money|wages?|income|ctc|package)\b|[$€£₹]"
+        ),
+    ),
+    (
+        "time",
+        re.compile(
+            r"\b(how long|how many (months|weeks|years|hours)|time to|timeline|months?|job[- ]ready|ready|duration|hours? (a|per) week|how fast|how quickly)\b"
+        ),
+    ),
     ("roadmap", re.compile(r"\b(roadmap|phases?|milestones?|steps?|plan|path|stages?)\b")),
-    ("skills", re.compile(r"\b(skills?|tools?|software|platforms?|stack|learn|know|certif\w*|degree|education|english|crm|sql|courses?)\b")),
+    (
+        "skills",
+        re.compile(
+            r"\b(skills?|tools?|software|platforms?|stack|learn|know|certif\w*|degree|education|english|crm|sql|courses?)\b"
+        ),
+    ),
     ("outlook", re.compile(r"\b(demand|outlook|growth|openings|jobs? market|future|replace|ai)\b")),
 ]
 
@@ -130,7 +220,11 @@ def detect_intent(question: str) -> str:
     q = question.lower()
     for name, rx in INTENTS:
         if rx.search(q):
-            if name == "compare" and len(detect_roles(q)) < 2 and not re.search(r"\b(vs\.?|versus|compare|difference)\b", q):
+            if (
+                name == "compare"
+                and len(detect_roles(q)) < 2
+                and not re.search(r"\b(vs\.?|versus|compare|difference)\b", q)
+            ):
                 continue
             return name
     return "general"
@@ -147,7 +241,13 @@ def unknown_role_phrases(question: str, corpus_text: str) -> list[str]:
         phrase = " ".join(words)
         if any(phrase in a or a in phrase for aliases in ROLE_ALIASES.values() for a in aliases):
             continue
-        if len(words) == 1 and words[0] in ("manager", "agent", "owner", "representative", "specialist"):
+        if len(words) == 1 and words[0] in (
+            "manager",
+            "agent",
+            "owner",
+            "representative",
+            "specialist",
+        ):
             continue
         if phrase in corpus_text:
             continue
@@ -158,7 +258,8 @@ def unknown_role_phrases(question: str, corpus_text: str) -> list[str]:
 # --- follow-up rewriting --------------------------------------------------------------------
 
 _FOLLOWUP = re.compile(
-    r"^\s*(and|what about|how about|also|same|ok(ay)?|so|then|in|for|at)\b|^\s*\w+(\s+\w+){0,2}\s*\?\s*$", re.I
+    r"^\s*(and|what about|how about|also|same|ok(ay)?|so|then|in|for|at)\b|^\s*\w+(\s+\w+){0,2}\s*\?\s*$",
+    re.I,
 )
 
 
@@ -190,7 +291,13 @@ def rewrite_followup(question: str, previous: Sequence[str]) -> str:
         for words in LEVELS.values():
             for w in words:
                 new = re.sub(rf"\b{re.escape(w)}\b\s*", "", new, flags=re.I)
-        label = {"entry": "entry-level", "mid": "mid-level", "senior": "senior", "head": "head-of", "top": "top-paid"}[level]
+        label = {
+            "entry": "entry-level",
+            "mid": "mid-level",
+            "senior": "senior",
+            "head": "head-of",
+            "top": "top-paid",
+        }[level]
         new = f"{new} for {label} roles"
         changed = True
     if roles:
@@ -203,7 +310,9 @@ def rewrite_followup(question: str, previous: Sequence[str]) -> str:
             new = f"{new} for a {title}"
         changed = True
     if not changed:
-        rest = re.sub(r"^\s*(and|what about|how about|also|so|then)\b\s*", "", q, flags=re.I).rstrip("?")
+        rest = re.sub(
+            r"^\s*(and|what about|how about|also|so|then)\b\s*", "", q, flags=re.I
+        ).rstrip("?")
         new = f"{new}, {rest}" if rest else new
     return re.sub(r"\s{2,}", " ", new).strip() + "?"
 
@@ -239,11 +348,18 @@ def _region_hit(sentence: str, region: str) -> bool:
     s = sentence.lower()
     if region == "the United States" and re.search(r"\b(US|U\.S\.|USA)\b", sentence):
         return True
-    return any(re.search(rf"(?<![\w]){re.escape(a)}(?![\w])", s) for a in REGIONS[region]) or region.lower() in s
+    return (
+        any(re.search(rf"(?<![\w]){re.escape(a)}(?![\w])", s) for a in REGIONS[region])
+        or region.lower() in s
+    )
 
 
 def _other_region(sentence: str, region: str) -> bool:
-    return any(_region_hit(sentence, r) for r in ("the United States", "Germany", "India", "Europe") if r != region)
+    return any(
+        _region_hit(sentence, r)
+        for r in ("the United States", "Germany", "India", "Europe")
+        if r != region
+    )
 
 
 def _level_hit(sentence: str, level: str) -> bool:
@@ -271,9 +387,22 @@ def _cite(sentence: str, n: int | list[int]) -> str:
 
 # Learners say "make", guides say "earns": both sides map to one token before matching.
 _CANON = {
-    "salary": "pay", "salarie": "pay", "paid": "pay", "earn": "pay", "earning": "pay", "compensation": "pay",
-    "wage": "pay", "income": "pay", "money": "pay", "tool": "tool", "platform": "tool", "software": "tool",
-    "stack": "tool", "ready": "ready", "readines": "ready", "job-ready": "ready",
+    "salary": "pay",
+    "salarie": "pay",
+    "paid": "pay",
+    "earn": "pay",
+    "earning": "pay",
+    "compensation": "pay",
+    "wage": "pay",
+    "income": "pay",
+    "money": "pay",
+    "tool": "tool",
+    "platform": "tool",
+    "software": "tool",
+    "stack": "tool",
+    "ready": "ready",
+    "readines": "ready",
+    "job-ready": "ready",
 }
 
 
@@ -285,7 +414,18 @@ def canon_tokens(text: str, query: bool = False) -> set[str]:
     return out
 
 
-_CONTENT_STOP = {"customer", "success", "support", "manager", "csm", "role", "job", "career", "become", "guide"}
+_CONTENT_STOP = {
+    "customer",
+    "success",
+    "support",
+    "manager",
+    "csm",
+    "role",
+    "job",
+    "career",
+    "become",
+    "guide",
+}
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -311,7 +451,9 @@ class OfflineEngine:
             for sent in split_sentences(c.text):
                 if _MONEY.search(sent) and extract_numbers(sent):
                     for r in REGIONS:
-                        if _region_hit(sent, r) and r not in self.pay_regions.setdefault(c.role, []):
+                        if _region_hit(sent, r) and r not in self.pay_regions.setdefault(
+                            c.role, []
+                        ):
                             self.pay_regions[c.role].append(r)
 
     # --- public ------------------------------------------------------------------------------
@@ -336,23 +478,31 @@ class OfflineEngine:
         unknown = unknown_role_phrases(question, self.corpus_text)
         if unknown and not plan.roles:
             return self._abstain(
-                question, plan,
+                question,
+                plan,
                 f"My guides don't cover the role of {unknown[0]}. They cover {covered}: pay, time to "
                 "get job-ready, skills and tools, and the roadmap with its milestones.",
             )
-        pool = list(hits) + [h for h in (extra or []) if h.chunk.id not in {x.chunk.id for x in hits}]
+        pool = list(hits) + [
+            h for h in (extra or []) if h.chunk.id not in {x.chunk.id for x in hits}
+        ]
         if not pool:
-            return self._abstain(question, plan, f"I found nothing on that in my guides. They cover {covered}.")
+            return self._abstain(
+                question, plan, f"I found nothing on that in my guides. They cover {covered}."
+            )
 
         qtokens = canon_tokens(question, query=True)
         content = {t for t in qtokens if t not in _CONTENT_STOP}
         if len(content) <= 1:  # "is customer success just support?": the role words are the topic
             content = qtokens
         cands = self._candidates(pool, plan, qtokens, content)
-        region_missing = plan.region is not None and not any(_region_hit(c.text, plan.region) for c in cands)
+        region_missing = plan.region is not None and not any(
+            _region_hit(c.text, plan.region) for c in cands
+        )
         if not cands or (plan.intent == "general" and (cands[0].score < 1.6 or region_missing)):
             return self._abstain(
-                question, plan,
+                question,
+                plan,
                 f"My guides don't cover that. They cover {covered}: pay, time to get job-ready, "
                 "skills and tools, and the roadmap with its milestones.",
             )
@@ -368,37 +518,62 @@ class OfflineEngine:
         by_key: dict[tuple[str, str], set[int]] = {}
         for c in chosen:
             if extract_numbers(c.text) and plan.intent in ("pay", "time"):
-                region = next((r for r in REGIONS if _region_hit(c.text, r)), "the United States") if plan.intent == "pay" else ""
+                region = (
+                    next((r for r in REGIONS if _region_hit(c.text, r)), "the United States")
+                    if plan.intent == "pay"
+                    else ""
+                )
                 by_key.setdefault((c.role, region), set()).add(c.hit_index)
         split = [ix for ix in by_key.values() if len({pool[i].chunk.guide for i in ix}) > 1]
         if split:
             ns = sorted(i + 1 for i in split[0])
-            lines.append(_cite("My two guides for this role disagree on the figures, so here is each one with its source", ns))
+            lines.append(
+                _cite(
+                    "My two guides for this role disagree on the figures, so here is each one with its source",
+                    ns,
+                )
+            )
         lines += [_cite(c.text, c.hit_index + 1) for c in chosen]
         bullets = plan.intent in ("skills", "roadmap", "compare") and len(chosen) > 2
         text = "\n".join(f"- {x}" for x in lines) if bullets else " ".join(lines)
         body, cites, removed = check_answer(text, sources)
         return Answer(
-            answer=body, citations=cites, abstained=False, engine=self.name, question=question,
-            standalone_question=question, role=role, intent=plan.intent,
-            passages=[h.to_dict() for h in pool], removed_sentences=removed,
+            answer=body,
+            citations=cites,
+            abstained=False,
+            engine=self.name,
+            question=question,
+            standalone_question=question,
+            role=role,
+            intent=plan.intent,
+            passages=[h.to_dict() for h in pool],
+            removed_sentences=removed,
         )
 
     # --- internals -----------------------------------------------------------------------------
 
-    def _candidates(self, pool: list[Hit], plan: Plan, qtokens: set[str], content: set[str]) -> list[Candidate]:
+    def _candidates(
+        self, pool: list[Hit], plan: Plan, qtokens: set[str], content: set[str]
+    ) -> list[Candidate]:
         cands: list[Candidate] = []
         for i, hit in enumerate(pool):
             heading = " ".join(hit.chunk.section_path)
             heading_tokens = canon_tokens(heading)
-            heading_bonus = 1.0 if _INTENT_HEADING.get(plan.intent) and re.search(_INTENT_HEADING[plan.intent], heading, re.I) else 0.0
+            heading_bonus = (
+                1.0
+                if _INTENT_HEADING.get(plan.intent)
+                and re.search(_INTENT_HEADING[plan.intent], heading, re.I)
+                else 0.0
+            )
             for s in _sentences_of(hit):
                 toks = canon_tokens(s)
                 overlap = len(content & toks) + 0.5 * len(content & heading_tokens)
                 score = overlap + 0.6 / (1 + i) + heading_bonus
                 if _NEGATIVE.search(s) and not _ASKS_SOURCE.search(" ".join(content)):
                     score -= 1.5  # "the page does not say..." is for questions about sources
-                if plan.intent == "time" and re.search(r"\b(ready|readiness|zero|first .{0,40}role|training)\b", s, re.I):
+                if plan.intent == "time" and re.search(
+                    r"\b(ready|readiness|zero|first .{0,40}role|training)\b", s, re.I
+                ):
                     score += 1.0
                 if plan.roles and hit.chunk.role in plan.roles:
                     score += 0.3
@@ -406,14 +581,20 @@ class OfflineEngine:
                     score += 2.0 if (_MONEY.search(s) and extract_numbers(s)) else -1.0
                 elif plan.intent == "time":
                     score += 2.0 if _DURATION.search(s) else -0.5
-                elif plan.intent in ("skills",) and re.search(r"\b(tools?|skills?|platforms?|such as|like)\b", s, re.I):
+                elif plan.intent in ("skills",) and re.search(
+                    r"\b(tools?|skills?|platforms?|such as|like)\b", s, re.I
+                ):
                     score += 0.8
                 if plan.region:
                     if _region_hit(s, plan.region):
                         score += 2.5
                     elif _other_region(s, plan.region):
                         score -= 2.0
-                elif plan.intent == "pay" and _other_region(s, "the United States") and not _region_hit(s, "the United States"):
+                elif (
+                    plan.intent == "pay"
+                    and _other_region(s, "the United States")
+                    and not _region_hit(s, "the United States")
+                ):
                     score -= 1.5  # an unqualified pay question means the US first
                 if plan.level:
                     score += 1.5 if _level_hit(s, plan.level) else -0.3
@@ -462,7 +643,8 @@ class OfflineEngine:
                 role_name = self._role_name(plan, pool)
                 listed = _and_list(have) if have else "other regions"
                 return self._abstain(
-                    "", plan,
+                    "",
+                    plan,
                     f"My guides give no {role_name} pay figure for {plan.region}. "
                     f"They give pay only for {listed}; ask about one of those instead.",
                 )
@@ -471,14 +653,24 @@ class OfflineEngine:
             at_level = [c for c in money if _level_hit(c.text, plan.level)]
             if not at_level and money:
                 best = money[0]
-                sources = {best.hit_index + 1: Citation.from_hit(best.hit_index + 1, pool[best.hit_index])}
+                sources = {
+                    best.hit_index + 1: Citation.from_hit(best.hit_index + 1, pool[best.hit_index])
+                }
                 where = f" in {plan.region}" if plan.region else ""
                 lead = f"My guides give no {plan.level}-level figure{where}."
-                text = f"{lead} The closest they give is this: {_cite(best.text, best.hit_index + 1)}"
+                text = (
+                    f"{lead} The closest they give is this: {_cite(best.text, best.hit_index + 1)}"
+                )
                 body, cites, removed = check_answer(text, sources)
                 return Answer(
-                    answer=body, citations=cites, abstained=True, engine=self.name, role=plan.roles[0] if plan.roles else None,
-                    intent="pay", passages=[h.to_dict() for h in pool], removed_sentences=removed,
+                    answer=body,
+                    citations=cites,
+                    abstained=True,
+                    engine=self.name,
+                    role=plan.roles[0] if plan.roles else None,
+                    intent="pay",
+                    passages=[h.to_dict() for h in pool],
+                    removed_sentences=removed,
                 )
         return None
 
@@ -492,8 +684,14 @@ class OfflineEngine:
 
     def _abstain(self, question: str, plan: Plan, text: str) -> Answer:
         return Answer(
-            answer=text, citations=[], abstained=True, engine=self.name, question=question,
-            standalone_question=question, role=plan.roles[0] if plan.roles else None, intent=plan.intent,
+            answer=text,
+            citations=[],
+            abstained=True,
+            engine=self.name,
+            question=question,
+            standalone_question=question,
+            role=plan.roles[0] if plan.roles else None,
+            intent=plan.intent,
         )
 
 
@@ -501,7 +699,9 @@ def _and_list(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def pace_months(expected_months: float, guide_hours: float, learner_hours: float, remaining_fraction: float) -> float:
+def pace_months(
+    expected_months: float, guide_hours: float, learner_hours: float, remaining_fraction: float
+) -> float:
     """Months left at the learner's pace: the guide's plan scaled by hours and by what is left."""
     return expected_months * remaining_fraction * guide_hours / learner_hours
 

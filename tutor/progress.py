@@ -40,7 +40,9 @@ class ProgressStore:
     def set_state(self, learner_id: str, role: str, milestone_id: str, state: str | None) -> None:
         """One atomic upsert plus an audit row; `None` undoes (the milestone is not started)."""
         if state is not None and state not in STATES:
-            raise InputError(f"'{state}' is not a milestone state.", f"Use one of {', '.join(STATES)}.")
+            raise InputError(
+                f"'{state}' is not a milestone state.", f"Use one of {', '.join(STATES)}."
+            )
         self.ensure_learner(learner_id)
         now = _now()
         with write(self.db):
@@ -77,10 +79,14 @@ class ProgressStore:
 
     def set_hours(self, learner_id: str, hours: float) -> None:
         if not (0 < hours <= 80):
-            raise InputError(f"{hours} hours a week is out of range.", "Give a number from 1 to 80.")
+            raise InputError(
+                f"{hours} hours a week is out of range.", "Give a number from 1 to 80."
+            )
         self.ensure_learner(learner_id)
         with write(self.db):
-            self.db.execute("update learners set hours_per_week = ? where id = ?", (hours, learner_id))
+            self.db.execute(
+                "update learners set hours_per_week = ? where id = ?", (hours, learner_id)
+            )
 
     def set_role(self, learner_id: str, role: str) -> None:
         self.ensure_learner(learner_id)

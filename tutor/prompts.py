@@ -77,19 +77,23 @@ def build_answer_messages(
     are returned because their numbers are the citation numbers.
     """
     system = render(prompts_dir, "system", roles=roles, max_sentences=MAX_SENTENCES)
-    history = list(history or [])
+    turns: list[dict[str, str]] = list(history or [])
     kept = list(hits)
 
     def assemble() -> list[dict[str, str]]:
         user = render(
-            prompts_dir, "answer", progress=progress, question=question,
-            passages=[passage_view(h) for h in kept], max_sentences=MAX_SENTENCES,
+            prompts_dir,
+            "answer",
+            progress=progress,
+            question=question,
+            passages=[passage_view(h) for h in kept],
+            max_sentences=MAX_SENTENCES,
         )
-        return [{"role": "system", "content": system}, *history, {"role": "user", "content": user}]
+        return [{"role": "system", "content": system}, *turns, {"role": "user", "content": user}]
 
     messages = assemble()
-    while budget.count(messages) > budget.prompt_limit and history:
-        history = history[2:] if len(history) > 1 else []
+    while budget.count(messages) > budget.prompt_limit and turns:
+        turns = turns[2:]  # the oldest question and its answer go together
         messages = assemble()
     while budget.count(messages) > budget.prompt_limit and len(kept) > 1:
         kept.pop()

@@ -17,10 +17,68 @@ Mode = Literal["hybrid", "dense", "bm25"]
 RRF_K = 60  # the constant from Cormack et al. (2009); robust without tuning
 
 _STOP = set(
-    """a an and are as at be by can do does for from how i if in is it me my of on or our so
-    that the their them they this to was what when where which who why will with you your
-    should would could much many get about into than then there these those its also any
-    """.split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "they",
+        "this",
+        "to",
+        "was",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "should",
+        "would",
+        "could",
+        "much",
+        "many",
+        "get",
+        "about",
+        "into",
+        "than",
+        "then",
+        "there",
+        "these",
+        "those",
+        "its",
+        "also",
+        "any",
+    ]
 )
 # Learners write "csm", "pay", "make"; the guides write "Customer Success Manager", "salary".
 _SYNONYMS: dict[str, list[str]] = {
@@ -185,10 +243,14 @@ class Retriever:
         hits = self.index.dense_query(vec, n * 2, role)
         return [cid for cid, _ in hits if cid in self._by_id][:n]
 
-    def search(self, query: str, role: str | None = None, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
+    def search(
+        self, query: str, role: str | None = None, k: int = 5, mode: Mode = "hybrid"
+    ) -> list[Hit]:
         query = (query or "").strip()
         if not query:
-            raise InputError("The search query is empty.", "Type a question, e.g. 'how much does a CSM earn?'")
+            raise InputError(
+                "The search query is empty.", "Type a question, e.g. 'how much does a CSM earn?'"
+            )
         if k < 1 or k > 50:
             raise InputError(f"k={k} is out of range.", "Use a number from 1 to 50.")
         self.refresh()

@@ -48,7 +48,9 @@ class Roadmap(BaseModel):
     @model_validator(mode="after")
     def _unique_ids(self) -> Roadmap:
         seen: set[str] = set()
-        for ident in [p.id for p in self.phases] + [m.id for p in self.phases for m in p.milestones]:
+        for ident in [p.id for p in self.phases] + [
+            m.id for p in self.phases for m in p.milestones
+        ]:
             if ident in seen:
                 raise ValueError(f"duplicate id '{ident}'")
             seen.add(ident)
@@ -94,7 +96,9 @@ def load_roadmaps(corpus_dir: Path) -> dict[str, Roadmap]:
     for path in sorted((corpus_dir / "roadmaps").glob("*.y*ml")):
         rm = load_roadmap(path)
         if rm.role in out:
-            raise CorpusError(f"{path}: a second roadmap for role '{rm.role}'.", "Keep one per role.")
+            raise CorpusError(
+                f"{path}: a second roadmap for role '{rm.role}'.", "Keep one per role."
+            )
         for m in rm.milestones:
             if m.id in seen_ids:
                 raise CorpusError(
@@ -115,5 +119,9 @@ def find_milestone(roadmaps: dict[str, Roadmap], milestone_id: str) -> tuple[Roa
 
     ids = [m.id for rm in roadmaps.values() for m in rm.milestones]
     close = difflib.get_close_matches(milestone_id, ids, n=3)
-    hint = f"Did you mean {', '.join(close)}?" if close else "Run `tutor progress show` to list milestone ids."
+    hint = (
+        f"Did you mean {', '.join(close)}?"
+        if close
+        else "Run `tutor progress show` to list milestone ids."
+    )
     raise NotFound(f"Unknown milestone id '{milestone_id}'.", hint)

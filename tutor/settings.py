@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(default=200, ge=32, le=2000, validation_alias="TUTOR_CHUNK_TOKENS")
 
     # Answer engine: "auto" picks OpenAI when a key or base URL is configured, offline otherwise.
-    engine: Literal["auto", "offline", "openai"] = Field(default="auto", validation_alias="TUTOR_ENGINE")
+    engine: Literal["auto", "offline", "openai"] = Field(
+        default="auto", validation_alias="TUTOR_ENGINE"
+    )
     openai_api_key: str | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
     openai_model: str = Field(default="gpt-4o-mini", validation_alias="OPENAI_MODEL")

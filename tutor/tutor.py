@@ -61,13 +61,18 @@ class Tutor:
     # --- knowledge base ----------------------------------------------------------------------
 
     def ingest(
-        self, paths: Sequence[Path] = (), role: str | None = None, progress: ProgressFactory | None = None
+        self,
+        paths: Sequence[Path] = (),
+        role: str | None = None,
+        progress: ProgressFactory | None = None,
     ) -> IngestReport:
         report = self.index.ingest(paths, role=role, progress=progress)
         self.retriever.refresh()
         return report
 
-    def search(self, query: str, role: str | None = None, k: int = 5, mode: Mode = "hybrid") -> list[Hit]:
+    def search(
+        self, query: str, role: str | None = None, k: int = 5, mode: Mode = "hybrid"
+    ) -> list[Hit]:
         self._check_text(query, "search query")
         return self.retriever.search(query, role=role, k=k, mode=mode)
 
@@ -154,7 +159,7 @@ class Tutor:
 
     def conversations(self, learner_id: str) -> list[dict[str, Any]]:
         check_learner_id(learner_id)
-        return self.conversation_store.list(learner_id)
+        return self.conversation_store.for_learner(learner_id)
 
     def conversation(self, learner_id: str, conversation_id: str) -> dict[str, Any]:
         check_learner_id(learner_id)
@@ -165,7 +170,9 @@ class Tutor:
     def _check_text(self, text: str, what: str = "question") -> str:
         text = (text or "").strip()
         if not text:
-            raise InputError(f"The {what} is empty.", "Type a question, e.g. 'How much does a CSM earn?'")
+            raise InputError(
+                f"The {what} is empty.", "Type a question, e.g. 'How much does a CSM earn?'"
+            )
         limit = self.settings.max_message_chars
         if len(text) > limit:
             raise InputError(
@@ -187,7 +194,9 @@ class Tutor:
         return self.retriever.roles()
 
     def _rewrite(self, question: str, history: list[dict[str, Any]]) -> str:
-        previous = [m["standalone"] for m in history if m["sender"] == "user" and m.get("standalone")]
+        previous = [
+            m["standalone"] for m in history if m["sender"] == "user" and m.get("standalone")
+        ]
         if not previous:
             return question
         offline_rewrite = off.rewrite_followup(question, previous)
@@ -195,7 +204,8 @@ class Tutor:
             return offline_rewrite
         try:
             prompt = render(
-                self.settings.prompts_dir, "rewrite",
+                self.settings.prompts_dir,
+                "rewrite",
                 history=[{"sender": m["sender"], "content": m["content"]} for m in history[-6:]],
                 question=question,
             )
@@ -206,7 +216,9 @@ class Tutor:
             log.info("rewrite fell back to the offline rule: %s", exc)
             return offline_rewrite
 
-    def _pick_role(self, standalone: str, role: str | None, conv_role: str | None, learner_id: str | None) -> str | None:
+    def _pick_role(
+        self, standalone: str, role: str | None, conv_role: str | None, learner_id: str | None
+    ) -> str | None:
         named = off.detect_roles(standalone)
         known = self._role_titles()
         named = [r for r in named if r in known]
@@ -268,8 +280,14 @@ class Tutor:
     ) -> Iterator[dict[str, Any]]:
         standalone = self._rewrite(q, history)
         use_role = self._pick_role(standalone, role, conv_role, learner_id)
-        yield {"event": "meta", "data": {"conversation_id": conversation_id, "role": use_role,
-                                          "standalone_question": standalone}}
+        yield {
+            "event": "meta",
+            "data": {
+                "conversation_id": conversation_id,
+                "role": use_role,
+                "standalone_question": standalone,
+            },
+        }
         intent = off.detect_intent(standalone)
         streamed = False
         if intent == "next" and learner_id and (use_role or self.learner_role(learner_id)):
@@ -294,6 +312,7 @@ class Tutor:
                     answer.notice = notice
             if answer is None:
                 answer = self._offline_answer(standalone, hits, extra, use_role)
+        assert answer is not None
         answer.question = q
         answer.standalone_question = standalone
         answer.conversation_id = conversation_id
@@ -304,7 +323,9 @@ class Tutor:
                 yield {"event": "token", "data": {"text": piece}}
         data = answer.to_dict()
         if learner_id and conversation_id:
-            self.conversation_store.add_exchange(learner_id, conversation_id, q, standalone, answer.answer, data)
+            self.conversation_store.add_exchange(
+                learner_id, conversation_id, q, standalone, answer.answer, data
+            )
         yield {"event": "answer", "data": data}
 
     def _retrieve(self, standalone: str, role: str | None) -> tuple[list[Hit], list[Hit]]:
@@ -316,16 +337,24 @@ class Tutor:
                 extra.extend(self.retriever.search(standalone, role=r, k=3))
         return hits, extra
 
-    def _offline_answer(self, standalone: str, hits: list[Hit], extra: list[Hit], role: str | None) -> Answer:
+    def _offline_answer(
+        self, standalone: str, hits: list[Hit], extra: list[Hit], role: str | None
+    ) -> Answer:
         engine = self.offline_engine()
         ans = engine.answer(standalone, hits, role, self._role_titles(), extra=extra)
         ans = self._add_pace(ans, standalone, role)
         return ans
 
     def _add_pace(self, ans: Answer, question: str, role: str | None) -> Answer:
-        """"I can do 5 hours a week, how long?": scale the roadmap's plan, showing the arithmetic."""
+        """ "I can do 5 hours a week, how long?": scale the roadmap's plan, showing the arithmetic."""
         m = re.search(r"(\d+(?:\.\d+)?)\s*(?:h|hrs?|hours?)\s*(?:a|per|/)\s*week", question, re.I)
-        if ans.abstained or ans.intent != "time" or not m or not role or role not in self.roadmaps():
+        if (
+            ans.abstained
+            or ans.intent != "time"
+            or not m
+            or not role
+            or role not in self.roadmaps()
+        ):
             return ans
         rm = self.roadmaps()[role]
         if not (rm.hours_per_week and rm.expected_months):
@@ -341,11 +370,19 @@ class Tutor:
             f"{off.fmt_num(rm.expected_months)} × {off.fmt_num(rm.hours_per_week)} / {off.fmt_num(hours)} "
             f"= {off.fmt_num(months)} months."
         )
-        ans.citations.append(Citation(n, "progress", "Pace estimate", rm.role_title, calc,
-                                      "Career Tutor calculation", _today(), kind="progress"))
-        ans.answer += (
-            f" At {off.fmt_num(hours)} hours a week, that plan stretches to about {off.fmt_num(months)} months [{n}]."
+        ans.citations.append(
+            Citation(
+                n,
+                "progress",
+                "Pace estimate",
+                rm.role_title,
+                calc,
+                "Career Tutor calculation",
+                _today(),
+                kind="progress",
+            )
         )
+        ans.answer += f" At {off.fmt_num(hours)} hours a week, that plan stretches to about {off.fmt_num(months)} months [{n}]."
         return ans
 
     def _progress_text(self, learner_id: str | None, role: str | None) -> str:
@@ -360,20 +397,33 @@ class Tutor:
         return "\n".join(lines)
 
     def _llm_answer(
-        self, standalone: str, hits: list[Hit], role: str | None, learner_id: str | None,
+        self,
+        standalone: str,
+        hits: list[Hit],
+        role: str | None,
+        learner_id: str | None,
         history: list[dict[str, Any]],
     ) -> Any:
         """A generator: yields text deltas, returns the checked Answer (raises LLMError)."""
         assert self.chat_model is not None
-        budget = Budget(self.settings.context_window, self.settings.max_output_tokens, self.settings.openai_model)
+        budget = Budget(
+            self.settings.context_window,
+            self.settings.max_output_tokens,
+            self.settings.openai_model,
+        )
         roles = [r["title"] for r in self.roles()]
         chat_history = [
             {"role": "user" if m["sender"] == "user" else "assistant", "content": m["content"]}
             for m in history[-8:]
         ]
         messages, kept = build_answer_messages(
-            self.settings.prompts_dir, budget, standalone, hits, roles,
-            progress=self._progress_text(learner_id, role), history=chat_history,
+            self.settings.prompts_dir,
+            budget,
+            standalone,
+            hits,
+            roles,
+            progress=self._progress_text(learner_id, role),
+            history=chat_history,
         )
         parts: list[str] = []
         for delta in self.chat_model.stream(messages, self.settings.max_output_tokens):
@@ -382,13 +432,24 @@ class Tutor:
         raw = "".join(parts).strip()
         sources = {i + 1: Citation.from_hit(i + 1, h) for i, h in enumerate(kept)}
         body, cites, removed = check_answer(raw, sources)
-        abstained = not cites and bool(re.search(r"\b(don't|do not|doesn't|does not|no)\b.*\b(cover|give|say|mention|include)", body, re.I))
+        abstained = not cites and bool(
+            re.search(
+                r"\b(don't|do not|doesn't|does not|no)\b.*\b(cover|give|say|mention|include)",
+                body,
+                re.I,
+            )
+        )
         if not body or (not cites and not abstained):
             raise LLMError("The model's answer could not be verified against the guides.")
         return Answer(
-            answer=body, citations=cites, abstained=abstained, engine="openai",
-            role=role, intent=off.detect_intent(standalone),
-            passages=[h.to_dict() for h in kept], removed_sentences=removed,
+            answer=body,
+            citations=cites,
+            abstained=abstained,
+            engine="openai",
+            role=role,
+            intent=off.detect_intent(standalone),
+            passages=[h.to_dict() for h in kept],
+            removed_sentences=removed,
         )
 
     # --- next steps ---------------------------------------------------------------------------
@@ -410,7 +471,12 @@ class Tutor:
         rm = self._roadmap_obj(role)
         prog = self.progress(learner_id, role)
         states = prog["states"]
-        open_ms = [(p, m) for p in rm.phases for m in p.milestones if states.get(m.id) not in ("done", "skipped")]
+        open_ms = [
+            (p, m)
+            for p in rm.phases
+            for m in p.milestones
+            if states.get(m.id) not in ("done", "skipped")
+        ]
         doing = [(p, m) for p, m in open_ms if states.get(m.id) == "in_progress"]
         todo = [(p, m) for p, m in open_ms if states.get(m.id) != "in_progress"]
         nxt = (doing + todo)[:3]
@@ -425,52 +491,90 @@ class Tutor:
             if c and p.id in wanted:
                 hits.append(Hit(c, 1.0))
         try:
-            pace_hits = self.retriever.search(f"how long time to job-ready weekly hours {rm.role_title}", role=role, k=4)
-            hits += [h for h in pace_hits if h.chunk.guide == rm.guide and h.chunk not in [x.chunk for x in hits]][:1]
+            pace_hits = self.retriever.search(
+                f"how long time to job-ready weekly hours {rm.role_title}", role=role, k=4
+            )
+            hits += [
+                h
+                for h in pace_hits
+                if h.chunk.guide == rm.guide and h.chunk not in [x.chunk for x in hits]
+            ][:1]
         except NotFound:
             pass
-        sources: dict[int, Citation] = {i + 1: Citation.from_hit(i + 1, h) for i, h in enumerate(hits)}
+        sources: dict[int, Citation] = {
+            i + 1: Citation.from_hit(i + 1, h) for i, h in enumerate(hits)
+        }
         index_of = {(h.chunk.guide, h.chunk.heading): i + 1 for i, h in enumerate(hits)}
 
         remaining_w = sum(m.weight for _, m in open_ms)
         total_w = sum(m.weight for m in rm.milestones)
         p_text = [
             f"{prog['done']} of {prog['total']} milestones done on the {rm.role_title} roadmap"
-            + (f"; current phase: {phase.title}." if phase else "; every milestone is done or skipped."),
+            + (
+                f"; current phase: {phase.title}."
+                if phase
+                else "; every milestone is done or skipped."
+            ),
         ]
         if nxt:
             p_text.append("Next milestones: " + "; ".join(m.title for _, m in nxt) + ".")
         if prog["removed"]:
             p_text.append(
                 f"{len(prog['removed'])} milestone(s) in your records are no longer in the roadmap: "
-                + ", ".join(prog["removed"]) + "."
+                + ", ".join(prog["removed"])
+                + "."
             )
         pn = len(sources) + 1
-        sources[pn] = Citation(pn, "progress", "Your roadmap progress", rm.role_title, " ".join(p_text),
-                               "Career Tutor progress records", _today(), kind="progress")
+        sources[pn] = Citation(
+            pn,
+            "progress",
+            "Your roadmap progress",
+            rm.role_title,
+            " ".join(p_text),
+            "Career Tutor progress records",
+            _today(),
+            kind="progress",
+        )
         lines: list[str] = []
         if phase:
-            lines.append(f"You have done {prog['done']} of {prog['total']} milestones and are in the {phase.title} phase [{pn}].")
+            lines.append(
+                f"You have done {prog['done']} of {prog['total']} milestones and are in the {phase.title} phase [{pn}]."
+            )
         else:
-            lines.append(f"You have finished every milestone on the {rm.role_title} roadmap [{pn}].")
+            lines.append(
+                f"You have finished every milestone on the {rm.role_title} roadmap [{pn}]."
+            )
         for p, m in nxt:
             n = index_of.get((rm.guide, p.heading))
             why = ""
             if n:
                 sents = off._sentences_of(hits[n - 1])
                 mt = set(off.tokenize(m.title))
-                best = max(sents, key=lambda s: (len(mt & set(off.tokenize(s))), -len(s)), default="")
+                best = max(
+                    sents, key=lambda s: (len(mt & set(off.tokenize(s))), -len(s)), default=""
+                )
                 why = off._cite(best, [n]) if best else ""
             status = " (in progress)" if states.get(m.id) == "in_progress" else ""
             lines.append(f"- **{m.title}**{status} [{pn}]. {why}".strip())
         if prog["removed"]:
-            lines.append(f"Your records also keep {len(prog['removed'])} milestone(s) that the roadmap no longer lists [{pn}].")
+            lines.append(
+                f"Your records also keep {len(prog['removed'])} milestone(s) that the roadmap no longer lists [{pn}]."
+            )
         # pace, with the arithmetic shown in its own citation
         hours = prog["hours_per_week"]
-        dn = next((i + 1 for i, h in enumerate(hits) if h.chunk.heading not in {p.heading for p in rm.phases}), None)
+        dn = next(
+            (
+                i + 1
+                for i, h in enumerate(hits)
+                if h.chunk.heading not in {p.heading for p in rm.phases}
+            ),
+            None,
+        )
         if nxt and rm.hours_per_week and rm.expected_months:
             h_use = float(hours or rm.hours_per_week)
-            months = off.pace_months(rm.expected_months, rm.hours_per_week, h_use, remaining_w / total_w)
+            months = off.pace_months(
+                rm.expected_months, rm.hours_per_week, h_use, remaining_w / total_w
+            )
             cn = len(sources) + 1
             calc = (
                 f"The roadmap plans {off.fmt_num(rm.expected_months)} months at "
@@ -479,8 +583,16 @@ class Tutor:
                 f"{off.fmt_num(rm.expected_months)} × {off.fmt_num(remaining_w)}/{off.fmt_num(total_w)} × "
                 f"{off.fmt_num(rm.hours_per_week)}/{off.fmt_num(h_use)} = {off.fmt_num(months)} months."
             )
-            sources[cn] = Citation(cn, "progress", "Pace estimate", rm.role_title, calc,
-                                   "Career Tutor calculation", _today(), kind="progress")
+            sources[cn] = Citation(
+                cn,
+                "progress",
+                "Pace estimate",
+                rm.role_title,
+                calc,
+                "Career Tutor calculation",
+                _today(),
+                kind="progress",
+            )
             marks = f"[{dn}][{cn}]" if dn else f"[{cn}]"
             who = "your" if hours else "the guide's"
             lines.append(
@@ -491,14 +603,30 @@ class Tutor:
                 lines.append(f"Set your own weekly hours for a personal estimate [{pn}].")
         elif nxt:
             cn = len(sources) + 1
-            sources[cn] = Citation(cn, "progress", "Pace estimate", rm.role_title,
-                                   rm.duration_note or "The roadmap gives no time estimate.",
-                                   "Career Tutor roadmap", _today(), kind="progress")
-            lines.append(f"The guide for this role gives no weekly hours or month count for its roadmap [{cn}].")
+            sources[cn] = Citation(
+                cn,
+                "progress",
+                "Pace estimate",
+                rm.role_title,
+                rm.duration_note or "The roadmap gives no time estimate.",
+                "Career Tutor roadmap",
+                _today(),
+                kind="progress",
+            )
+            lines.append(
+                f"The guide for this role gives no weekly hours or month count for its roadmap [{cn}]."
+            )
         text = "\n".join(lines)
         body, cites, removed = check_answer(text, sources)
         return Answer(
-            answer=body, citations=cites, abstained=False, engine="offline",
-            question="What should I do next?", standalone_question="What should I do next?",
-            role=role, intent="next", passages=[h.to_dict() for h in hits], removed_sentences=removed,
+            answer=body,
+            citations=cites,
+            abstained=False,
+            engine="offline",
+            question="What should I do next?",
+            standalone_question="What should I do next?",
+            role=role,
+            intent="next",
+            passages=[h.to_dict() for h in hits],
+            removed_sentences=removed,
         )
