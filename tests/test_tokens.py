@@ -1,0 +1,55 @@
+"""tiktoken is used when its encoding is cached, and estimated (one warning) when it is not."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from tutor import tokens
+from tutor.settings import PROJECT_ROOT
+
+SHARED_CACHE = PROJECT_ROOT.parent / "shared" / "tiktoken-cache"
+
+
+@pytest.fixture
+def fresh_tokens(monkeypatch: pytest.MonkeyPatch):
+    tokens._encoding.cache_clear()
+    monkeypatch.setattr(tokens, "_warned", False)
+    yield tokens
+    tokens._encoding.cache_clear()
+
+
+def test_without_encoding_it_warns_once_and_estimates(
+    fresh_tokens, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(tokens, "_cache_dirs", lambda: [tmp_path])  # an empty cache: nothing to load
+    with caplog.at_level(logging.WARNING, logger="tutor.tokens"):
+        a = fresh_tokens.count_tokens("Customer Success Managers own renewals and expansion.")
+        b = fresh_tokens.count_tokens("A second call must not warn again.", "gpt-4o-mini")
+    assert a == tokens.estimate_tokens("Customer Success Managers own renewals and expansion.")
+    assert b > 0
+    warnings = [r for r in caplog.records if "not cached" in r.getMessage()]
+    assert len(warnings) == 1
+    assert not fresh_tokens.have_tiktoken()
+
+
+def test_corrupt_cache_file_does_not_crash(fresh_tokens, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    key = "9b5ad71b2ce5302211f9c61530b329a4922fc6a4"  # cl100k_base under tiktoken's cache name
+    (tmp_path / key).write_text("this is not an encoding")
+    monkeypatch.setattr(tokens, "_cache_dirs", lambda: [tmp_path])
+    assert fresh_tokens.count_tokens("hello world", "gpt-4") == tokens.estimate_tokens("hello world")
+
+
+@pytest.mark.skipif(not SHARED_CACHE.is_dir(), reason="../shared/tiktoken-cache is not beside the checkout")
+def test_cached_encoding_is_used(fresh_tokens, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens, "_cache_dirs", lambda: [SHARED_CACHE])
+    assert fresh_tokens.have_tiktoken("gpt-4o-mini")
+    assert fresh_tokens.count_tokens("hello world", "gpt-4o-mini") == 2
+    assert fresh_tokens.count_tokens("hello world", "gpt-4") == 2
+
+
+def test_encoding_choice_by_model() -> None:
+    assert tokens.encoding_name_for("gpt-4o-mini") == "o200k_base"
+    assert tokens.encoding_name_for("llama3.1:8b") == "cl100k_base"
