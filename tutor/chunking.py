@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import CorpusError
 from .ingestion import Document
 
 TokenCounter = Callable[[str], int]
@@ -113,7 +114,7 @@ def _pack(pieces: Iterable[str], budget: int, count: TokenCounter) -> list[str]:
         if buf and (piece is None or count("\n\n".join([*buf, piece])) > budget):
             text = "\n\n".join(buf).strip()
             buf = []
-            words = len(_WORD.findall(text.lower()))
+            words = len(re.findall(r"\w+", text))  # any script: a Hindi or Chinese guide counts
             if words and words < 3 and texts and count(texts[-1] + "\n\n" + text) <= budget:
                 texts[-1] += "\n\n" + text
             elif words:
@@ -132,7 +133,11 @@ def chunk_document(doc: Document, max_tokens: int, count: TokenCounter) -> list[
         prefix = " > ".join([doc.title, *path]) + "\n\n"
         budget = max_tokens - count(prefix)
         if budget < 16:
-            raise ValueError(f"heading path too long for a {max_tokens}-token chunk: {prefix!r}")
+            raise CorpusError(
+                f"{doc.file}: the heading path {prefix.strip()!r} leaves no room in a "
+                f"{max_tokens}-token chunk.",
+                "Shorten the title or heading, or raise TUTOR_CHUNK_TOKENS.",
+            )
         for text in _pack(_pieces(section.text, budget, count), budget, count):
             embed = prefix + text
             chunks.append(

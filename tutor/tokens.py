@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -40,10 +41,13 @@ def encoding_name_for(model: str) -> str:
 def _encoding(name: str) -> Any | None:
     global _warned
     key = hashlib.sha1(_BLOB.format(name=name).encode()).hexdigest()
-    if any((d / key).is_file() for d in _cache_dirs()):
+    found = next((d for d in _cache_dirs() if (d / key).is_file()), None)
+    if found is not None:
         try:
             import tiktoken
 
+            # tiktoken looks in TIKTOKEN_CACHE_DIR itself: point it where we found the file
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(found)
             return tiktoken.get_encoding(name)
         except Exception as exc:  # a corrupt cache file must not crash the tutor
             log.debug("tiktoken failed to load %s: %s", name, exc)
