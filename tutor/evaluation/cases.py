@@ -13,6 +13,7 @@ from ..settings import PROJECT_ROOT
 EVALS_DIR = PROJECT_ROOT / "evals"
 # The case sets `tutor eval` runs when no SET is named, in this order.
 DEFAULT_SETS = ("grounded", "conversation", "adversarial")
+NOT_SETS = {"retrieval_questions", "support_labels"}  # JSONL in evals/ that holds no eval cases
 CATEGORIES = (
     "pay",
     "time",
@@ -147,8 +148,12 @@ def parse_case(obj: Any, where: str = "<case>") -> Case:
         if isinstance(f, str) and f.strip():
             forbidden.append(Forbidden(f, False))
             continue
-        if not isinstance(f, dict) or not (isinstance(f.get("text"), str) ^ isinstance(f.get("regex"), str)):
-            raise _fail(where, f"forbidden[{i}] must be a string, {{'text': ...}} or {{'regex': ...}}")
+        if not isinstance(f, dict) or not (
+            isinstance(f.get("text"), str) ^ isinstance(f.get("regex"), str)
+        ):
+            raise _fail(
+                where, f"forbidden[{i}] must be a string, {{'text': ...}} or {{'regex': ...}}"
+            )
         if "regex" in f:
             try:
                 re.compile(f["regex"])
@@ -160,7 +165,11 @@ def parse_case(obj: Any, where: str = "<case>") -> Case:
 
     gold: list[tuple[str, str]] = []
     for i, g in enumerate(obj.get("gold") or []):
-        if not isinstance(g, dict) or not isinstance(g.get("guide"), str) or not isinstance(g.get("heading"), str):
+        if (
+            not isinstance(g, dict)
+            or not isinstance(g.get("guide"), str)
+            or not isinstance(g.get("heading"), str)
+        ):
             raise _fail(where, f"gold[{i}] must be an object with 'guide' and 'heading'")
         gold.append((g["guide"], g["heading"]))
 
@@ -172,7 +181,9 @@ def parse_case(obj: Any, where: str = "<case>") -> Case:
     if not isinstance(states, dict) or any(v not in STATES for v in states.values()):
         raise _fail(where, f"progress.states must map milestone ids to one of {', '.join(STATES)}")
     hours = progress.get("hours_per_week")
-    if hours is not None and (isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0):
+    if hours is not None and (
+        isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0
+    ):
         raise _fail(where, "progress.hours_per_week must be a positive number")
     call = obj.get("call") or ("next_steps" if obj["category"] == "next" else "ask")
     if call not in ("ask", "next_steps"):
@@ -207,7 +218,10 @@ def resolve_set(name: str | Path, evals_dir: Path = EVALS_DIR) -> Path:
         return p
     candidate = evals_dir / f"{name}.jsonl"
     if not candidate.is_file():
-        known = ", ".join(sorted(x.stem for x in evals_dir.glob("*.jsonl"))) or "none"
+        known = (
+            ", ".join(sorted(x.stem for x in evals_dir.glob("*.jsonl") if x.stem not in NOT_SETS))
+            or "none"
+        )
         raise EvalSetError(f"Unknown eval set '{name}' (known in {evals_dir}: {known}).")
     return candidate
 
@@ -253,7 +267,9 @@ def load_cases(
             cases.append(c)
     bad = [c for c in categories if c not in CATEGORIES]
     if bad:
-        raise EvalSetError(f"Unknown category {', '.join(bad)}; use one of {', '.join(CATEGORIES)}.")
+        raise EvalSetError(
+            f"Unknown category {', '.join(bad)}; use one of {', '.join(CATEGORIES)}."
+        )
     if categories:
         cases = [c for c in cases if c.category in categories]
     if ids:

@@ -82,7 +82,8 @@ QUALIFIERS: dict[str, dict[str, re.Pattern[str]]] = {
     "level": {
         "entry": re.compile(r"\bentry[- ]level\b|\bentry\b", re.I),
         "junior": re.compile(r"\bjunior\b", re.I),
-        "mid": re.compile(r"\bmid[- ]?(?:level|tier)\b", re.I),
+        "mid": re.compile(r"\bmid[- ]?(?:level|tier)\b|\bmedian\b|\baverage\b", re.I),
+        "top": re.compile(r"\btop (?:10|ten)\b|\btop earners\b", re.I),
         "senior": re.compile(r"\bsenior\b", re.I),
         "head": re.compile(r"\bhead of\b", re.I),
         "director": re.compile(r"\bdirector\b", re.I),
@@ -90,21 +91,108 @@ QUALIFIERS: dict[str, dict[str, re.Pattern[str]]] = {
 }
 # Capitalised words that are not names worth checking.
 _COMMON_CAPS = {
-    "i", "the", "a", "an", "at", "in", "on", "for", "and", "or", "but", "if", "it", "its", "this",
-    "that", "these", "those", "they", "you", "your", "my", "we", "our", "he", "she", "his", "her",
-    "customer", "customers", "success", "support", "manager", "managers", "phase", "step", "steps",
-    "month", "months", "year", "years", "week", "weeks", "key", "pay", "time", "next", "according",
-    "both", "each", "every", "one", "two", "three", "four", "five", "many", "most", "some", "all",
-    "what", "when", "where", "which", "who", "why", "how", "also", "so", "then", "there", "here",
-    "morning", "afternoon", "late", "myth", "case", "study", "pros", "cons", "faq", "note",
-    "set", "milestone", "milestones", "roadmap", "current", "pace", "estimate", "career", "tutor",
-    "ask", "am", "pm",
+    "i",
+    "the",
+    "a",
+    "an",
+    "at",
+    "in",
+    "on",
+    "for",
+    "and",
+    "or",
+    "but",
+    "if",
+    "it",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "they",
+    "you",
+    "your",
+    "my",
+    "we",
+    "our",
+    "he",
+    "she",
+    "his",
+    "her",
+    "customer",
+    "customers",
+    "success",
+    "support",
+    "manager",
+    "managers",
+    "phase",
+    "step",
+    "steps",
+    "month",
+    "months",
+    "year",
+    "years",
+    "week",
+    "weeks",
+    "key",
+    "pay",
+    "time",
+    "next",
+    "according",
+    "both",
+    "each",
+    "every",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "many",
+    "most",
+    "some",
+    "all",
+    "what",
+    "when",
+    "where",
+    "which",
+    "who",
+    "why",
+    "how",
+    "also",
+    "so",
+    "then",
+    "there",
+    "here",
+    "morning",
+    "afternoon",
+    "late",
+    "myth",
+    "case",
+    "study",
+    "pros",
+    "cons",
+    "faq",
+    "note",
+    "set",
+    "milestone",
+    "milestones",
+    "roadmap",
+    "current",
+    "pace",
+    "estimate",
+    "career",
+    "tutor",
+    "ask",
+    "am",
+    "pm",
 }
 # The source a sentence names, as the guide id it must cite.
 SOURCES: dict[str, re.Pattern[str]] = {
-    "csm-gtm-career-path": re.compile(r"\bGTM\b"),
-    "csm-career-guide-2026": re.compile(r"\bunnamed career[- ]guide\b|\b2026 (?:career )?guide\b", re.I),
-    "customer-support-manager-jobicy": re.compile(r"\bJobicy\b"),
+    "csm-gtm-career-path": re.compile(r"\bGTM\b|csm-gtm-career-path"),
+    "csm-career-guide-2026": re.compile(
+        r"\bunnamed career[- ]guide\b|\b2026 (?:career )?guide\b|csm-career-guide-2026", re.I
+    ),
+    "customer-support-manager-jobicy": re.compile(r"\bJobicy\b|customer-support-manager-jobicy"),
 }
 
 
@@ -128,7 +216,7 @@ def contains(haystack_norm: str, needle: str) -> bool:
     if not n:
         return False
     left = r"(?<![\w])" if n[0].isalnum() else ""
-    right = r"(?![\w])" if n[-1].isalnum() else ""
+    right = r"(?:e?s)?(?![\w])" if n[-1].isalpha() else r"(?![\w])" if n[-1].isalnum() else ""
     return re.search(left + re.escape(n) + right, haystack_norm) is not None
 
 
@@ -143,7 +231,7 @@ class Sentence:
 
     @property
     def plain(self) -> str:
-        return strip_markers(self.text)
+        return strip_markers(self.text).replace("**", "").strip()
 
 
 def sentences(answer: str, abstained: bool = False) -> list[Sentence]:
@@ -168,10 +256,37 @@ def sentences(answer: str, abstained: bool = False) -> list[Sentence]:
                 and not plain.endswith("?")
                 and not (plain.endswith(":") and not has_num and not marks)
             )
-            if abstained and not marks and not has_num:
+            if not marks and not has_num and (abstained or _is_hint(plain)):
                 claim = False
             out.append(Sentence(s, marks, claim))
     return out
+
+
+# An instruction to the learner ("Set your own weekly hours...") states no fact about the guides.
+_HINT_VERBS = {
+    "ask",
+    "set",
+    "try",
+    "tell",
+    "pick",
+    "choose",
+    "use",
+    "add",
+    "mark",
+    "update",
+    "type",
+    "see",
+    "consider",
+    "check",
+    "open",
+    "record",
+    "let",
+}
+
+
+def _is_hint(plain: str) -> bool:
+    first = re.match(r"[A-Z][a-z]*", plain)
+    return first is not None and first.group(0).lower() in _HINT_VERBS
 
 
 # --- support ----------------------------------------------------------------------------------
@@ -241,7 +356,9 @@ def _name_in(name: str, passage: str) -> bool:
 
 
 def _qualifiers(text: str) -> dict[str, set[str]]:
-    return {kind: {k for k, rx in rxs.items() if rx.search(text)} for kind, rxs in QUALIFIERS.items()}
+    return {
+        kind: {k for k, rx in rxs.items() if rx.search(text)} for kind, rxs in QUALIFIERS.items()
+    }
 
 
 def _negated_everywhere(rx: re.Pattern[str], passage: str) -> bool:
@@ -314,6 +431,15 @@ def support(sentence: str, passages: list[Evidence]) -> Verdict:
             for k in sorted(keys)
             if QUALIFIERS[kind][k].search(ptext) and _negated_everywhere(QUALIFIERS[kind][k], ptext)
         ]
+        # a content word the passage only ever uses negated ("does not yet track")
+        negated += sorted(
+            {
+                t
+                for t in stoks
+                if len(t) > 3
+                and _negated_everywhere(re.compile(rf"\b{re.escape(t)}\w*", re.I), ptext)
+            }
+        )
         if negated:
             failed.append("negation")
             detail["negated_terms"] = negated
@@ -330,7 +456,9 @@ def support(sentence: str, passages: list[Evidence]) -> Verdict:
             ok = False
             for ps in holders:
                 pq = _qualifiers(ps)
-                clash = any(quals[kind] and pq[kind] and not (quals[kind] & pq[kind]) for kind in quals)
+                clash = any(
+                    quals[kind] and pq[kind] and not (quals[kind] & pq[kind]) for kind in quals
+                )
                 if not clash:
                     ok = True
                     break
@@ -343,8 +471,9 @@ def support(sentence: str, passages: list[Evidence]) -> Verdict:
     guides = {p.guide for p in passages if p.guide}
     if guides:
         named = [g for g, rx in SOURCES.items() if rx.search(s)]
-        wrong = [g for g in named if g not in guides]
-        if named and wrong and not (set(named) & guides):
+        # a passage that itself talks about the other guide may be cited for what it says of it
+        unbacked = [g for g in named if g not in guides and not SOURCES[g].search(ptext)]
+        if named and unbacked and not (set(named) & guides):
             failed.append("attribution")
             detail["named_sources"] = named
     return Verdict(not failed, failed, detail)
@@ -411,7 +540,9 @@ class Grounding:
         return self.faithful_numbers / self.numbers if self.numbers else None
 
 
-def _evidence_for(n: int, cites: dict[int, dict[str, Any]], passages: dict[str, dict[str, Any]]) -> Evidence | None:
+def _evidence_for(
+    n: int, cites: dict[int, dict[str, Any]], passages: dict[str, dict[str, Any]]
+) -> Evidence | None:
     c = cites.get(n)
     if c is None:
         return None
@@ -420,7 +551,9 @@ def _evidence_for(n: int, cites: dict[int, dict[str, Any]], passages: dict[str, 
     p = passages.get(str(c.get("chunk_id")))
     if p is None:
         return None  # a citation that points at nothing retrieved
-    return Evidence(str(p.get("text") or ""), str(p.get("guide") or ""), str(p.get("heading") or ""))
+    return Evidence(
+        str(p.get("text") or ""), str(p.get("guide") or ""), str(p.get("heading") or "")
+    )
 
 
 def check_grounding(answer: dict[str, Any]) -> Grounding:
@@ -454,7 +587,7 @@ def check_grounding(answer: dict[str, Any]) -> Grounding:
                 failed.append("no_citation")
         if invalid:
             failed.append("invalid_citation")
-        if s.claim and ev:
+        if ev and (s.claim or len(s.plain.split()) >= 3):  # whatever cites must be supported
             verdict = support(s.text, ev)
             sup = verdict.supported
             checked += 1
@@ -509,7 +642,11 @@ def cohen_kappa(y_true: list[bool], y_pred: list[bool]) -> float | None:
 
 def support_agreement(path: Path = LABELS_PATH) -> dict[str, Any]:
     """Accuracy and Cohen's kappa of `support` against the hand-labelled pairs."""
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []  # an installed package without evals/: nothing to measure against
+    rows = [json.loads(line) for line in lines if line.strip()]
     truth: list[bool] = []
     pred: list[bool] = []
     disagreements = []
@@ -528,7 +665,9 @@ def support_agreement(path: Path = LABELS_PATH) -> dict[str, Any]:
     return {
         "n": n,
         "positives": sum(truth),
-        "accuracy": round(sum(t == p for t, p in zip(truth, pred, strict=True)) / n, 4) if n else None,
+        "accuracy": round(sum(t == p for t, p in zip(truth, pred, strict=True)) / n, 4)
+        if n
+        else None,
         "kappa": round(kappa, 4) if kappa is not None else None,
         "precision": round(tp / (tp + fp), 4) if tp + fp else None,
         "recall": round(tp / (tp + fn), 4) if tp + fn else None,
