@@ -39,6 +39,10 @@ def test_corrupt_cache_file_does_not_crash(fresh_tokens, monkeypatch: pytest.Mon
     key = "9b5ad71b2ce5302211f9c61530b329a4922fc6a4"  # cl100k_base under tiktoken's cache name
     (tmp_path / key).write_text("this is not an encoding")
     monkeypatch.setattr(tokens, "_cache_dirs", lambda: [tmp_path])
+    import tiktoken.registry
+
+    # tiktoken keeps encodings loaded by earlier tests; start from none
+    monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
     assert fresh_tokens.count_tokens("hello world", "gpt-4") == tokens.estimate_tokens("hello world")
 
 

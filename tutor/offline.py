@@ -210,7 +210,8 @@ def detect_roles(question: str) -> list[str]:
     q = question.lower()
     found: list[tuple[int, str]] = []
     for role, aliases in ROLE_ALIASES.items():
-        pos = [m.start() for a in aliases for m in re.finditer(rf"\b{re.escape(a)}\b", q)]
+        # "support managers" names the role as surely as "support manager"
+        pos = [m.start() for a in aliases for m in re.finditer(rf"\b{re.escape(a)}s?\b", q)]
         if pos:
             found.append((min(pos), role))
     return [r for _, r in sorted(found)]
@@ -319,7 +320,8 @@ def rewrite_followup(question: str, previous: Sequence[str]) -> str:
 
 # --- sentence selection -----------------------------------------------------------------------
 
-_MONEY = re.compile(r"[$€£₹]\s?\d|\d\s?(k|L)\b|\bsalar|\bpay\b|\bearn")
+# a pay figure, not just a year next to the word "salary"
+_MONEY = re.compile(r"[$€£₹]\s?\d|\d\s?(k|L)\b")
 _DURATION = re.compile(r"\d+\s?(?:–|-|to)?\s?\d*\+?\s*(months?|weeks?|years?|hours?)\b", re.I)
 _META = re.compile(r"\b(restates|in new wording|this corpus|scraped|breadcrumb)\b", re.I)
 
@@ -406,8 +408,11 @@ _CANON = {
 }
 
 
+_US_TEXT = re.compile(r"\b(united states|u\.s\.|usa|america)\b", re.I)
+
+
 def canon_tokens(text: str, query: bool = False) -> set[str]:
-    toks = set(tokenize(text, expand=query))
+    toks = set(tokenize(_US_TEXT.sub(" us ", text), expand=query))
     out = {_CANON.get(t, t) for t in toks}
     if query and "make" in toks:
         out.add("pay")
