@@ -298,7 +298,8 @@ def _sections_from_lines(lines: list[str], markdown: bool) -> tuple[str | None, 
     def flush() -> None:
         text = "\n".join(body).strip()
         text = re.sub(r"\n{3,}", "\n\n", text)
-        if len(re.findall(r"\w+", text)) >= 3:
+        # any words at all: "Entry-Level" over "$67,500" is a short section, not noise
+        if re.search(r"\w", text):
             sections.append(Section([h for _, h in stack], text))
         body.clear()
 
@@ -472,7 +473,10 @@ def load_document(path: Path, root: Path | None = None, role: str | None = None)
             f"{path}: cannot tell which role this guide is about.",
             "Add front matter with `role:`, or pass `--role SLUG` to `tutor ingest`.",
         )
-    slug = validate_role_slug(str(slug))
+    try:
+        slug = validate_role_slug(str(slug))
+    except CorpusError as exc:  # name the file: the slug came from its front matter or title
+        raise CorpusError(f"{path}: {exc.message}", exc.hint) from exc
     if not sections:
         raise CorpusError(
             f"{path}: no text left after cleaning.", "Is it only page chrome? Check the file."
