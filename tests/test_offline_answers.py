@@ -58,8 +58,7 @@ ANSWERED = [
     Q(
         "What tools does a customer support manager use?",
         ("Zendesk",),
-        gap="offline engine: the tools answer ranks Jira/Asana/Trello sentences from 'Technical "
-        "skills' above the helpdesk line (Zendesk, Freshdesk, Intercom) of 'Tools and platforms'",
+
     ),
     Q("What certifications help a customer support manager?", ("Zendesk", "Salesforce")),
     Q("What CS platforms should a CSM learn?", ("Gainsight", "Custify")),
@@ -81,14 +80,12 @@ ANSWERED = [
     Q(
         "Which cities in Asia hire customer support managers?",
         ("Philippines", "Singapore"),
-        gap="offline engine: with region Asia, the sentence naming 'the Philippines, India, and "
-        "Singapore' is penalised as another region (India) and never chosen",
+
     ),
     Q(
         "how much do customer success managers get paid in bangalore",
         ("₹22L",),
-        gap="offline engine: 'bangalore' maps to India but retrieval misses the India pay "
-        "passage, so it abstains with 'no figure for India ... pay only for ... and India'",
+
     ),
 ]
 

@@ -149,37 +149,16 @@ _ROLE_FILLER = {
 }
 
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
-    (
-        "next",
-        re.compile(
-            r"\b(what (should|do) i do next|next steps?|what('?s| is) next|where should i (start|begin)|what now)\b"
-        ),
-    ),
-    (
-        "compare",
-        re.compile(
-            r"\b(vs\.?|versus|compare[ds]?|comparison|difference between|differ(?:ent)? from|or a)\b"
-        ),
-    ),
-    (
-        "pay",
-        re.compile(
-            r"\b(salar(y|ies)|pay|paid|earn\w*|make|makes|compensation|money|wages?|income|ctc|package)\b|[$€£₹]"
-        ),
-    ),
-    (
-        "time",
-        re.compile(
-            r"\b(how long|how many (months|weeks|years|hours)|time to|timeline|months?|job[- ]ready|ready|duration|hours? (a|per) week|how fast|how quickly)\b"
-        ),
-    ),
-    ("roadmap", re.compile(r"\b(roadmap|phases?|milestones?|steps?|plan|path|stages?)\b")),
-    (
-        "skills",
-        re.compile(
-            r"\b(skills?|tools?|software|platforms?|stack|learn|know|certif\w*|degree|education|english|crm|sql|courses?)\b"
-        ),
-    ),
+    ("next", re.compile(r"\b(what (should|do) i do next|next steps?|what('?s| is) next|where should i (start|begin)|what now)\b")),
+    ("compare", re.compile(r"\b(vs\.?|versus|compare[ds]?|comparison|difference between|differ(?:ent)? from|or a)\b")),
+    # "which sources does the guide credit for Europe?" is about sources, not a pay figure
+    ("sources", re.compile(r"\b(which|what) (salary |pay )?(sources?|surveys?)\b|\b(cites?|cited|credits?|credited)\b")),
+    ("pay", re.compile(r"\b(salar(y|ies)|pay|paid|earn\w*|compensation|money|wages?|income|ctc|package)\b|how much .{0,40}\bmakes?\b|[$€£₹]")),
+    # "months 3 to 5 of the learning path" is about the roadmap, not the time to ready
+    ("roadmap", re.compile(r"\b(roadmap|phases?|milestones?|learning path|months? \d+\s*(?:–|-|to)\s*\d+|months? \d+\+?)\b")),
+    ("time", re.compile(r"\b(how long|how many (months|weeks|years|hours)|time to|timeline|months?|job[- ]ready|ready|duration|hours? (a|per) week|how fast|how quickly|how soon)\b")),
+    ("roadmap", re.compile(r"\b(steps?|plan|path|stages?|tiers?|levels?)\b")),
+    ("skills", re.compile(r"\b(skills?|tools?|software|platforms?|stack|learn|know|certif\w*|degree|education|english|crm|sql|courses?|helpdesk|chatbots?)\b")),
     ("outlook", re.compile(r"\b(demand|outlook|growth|openings|jobs? market|future|replace|ai)\b")),
 ]
 
@@ -264,12 +243,21 @@ _FOLLOWUP = re.compile(
 )
 
 
+_PRONOUN = re.compile(r"\b(them|they|their|this role|that role|the role|one to the other|the other one|either one)\b", re.I)
+
+
 def rewrite_followup(question: str, previous: Sequence[str]) -> str:
     """Turn "and in Germany?" into a standalone question using the previous standalone question."""
     q = question.strip()
     if not previous:
         return q
     prev = previous[-1]
+    if not detect_roles(q) and _PRONOUN.search(q):
+        prev_roles = detect_roles(prev)
+        if len(prev_roles) == 1 and re.search(r"\b(them|they|their)\b", q, re.I):
+            plural = ROLE_ALIASES[prev_roles[0]][0] + "s"
+            return re.sub(r"\b(them|they|their)\b", lambda m: plural if m.group(1).lower() != "their" else plural + "'", q, count=1, flags=re.I)
+        return f"{q.rstrip(' ?')} (following up on: {prev.rstrip(' ?')})?"
     short = len(q.split()) <= 7
     has_subject = bool(detect_roles(q)) or (detect_intent(q) != "general" and len(q.split()) > 4)
     if not short or (has_subject and not _FOLLOWUP.match(q)):
@@ -327,12 +315,18 @@ _META = re.compile(r"\b(restates|in new wording|this corpus|scraped|breadcrumb)\
 
 
 _INTENT_HEADING = {
+    "sources": r"\b(sources?|about)\b",
     "pay": r"\b(pay|salar)",
     "time": r"\b(time|ready|duration|hours|pace)\b",
     "skills": r"\b(skills?|tools?|platforms?|stack|certification|education)\b",
     "roadmap": r"\b(roadmap|phase|step|months)\b",
     "outlook": r"\b(outlook|demand|trend|market)\b",
 }
+_OVERVIEW = re.compile(
+    r"\b(lists?|names?|describes?|groups?|lays out|sets out|covers?|structures?|tells?)\b.{0,60}"
+    r"\b(two|three|four|five|six|seven|eight|nine|ten|twenty|several|\d+)\b",
+    re.I,
+)
 _NEGATIVE = re.compile(r"\b(does not|doesn't|do not|gives no|no separate)\b", re.I)
 _ASKS_SOURCE = re.compile(r"\b(source|survey|where|which|cite|date)\b")
 
@@ -344,9 +338,26 @@ class Candidate:
     score: float
     tokens: set[str] = field(default_factory=set)
     role: str = ""
+    coverage: float = 0.0  # idf-weighted share of the question's words the sentence has
+    pos: int = 0  # sentence index within its passage
+
+
+_PARENT = {
+    "India": "Asia", "Singapore": "Asia", "the Philippines": "Asia", "Japan": "Asia", "China": "Asia",
+    "Germany": "Europe", "France": "Europe", "Spain": "Europe", "the Netherlands": "Europe",
+    "Ireland": "Europe", "Poland": "Europe", "the United Kingdom": "Europe",
+    "Brazil": "Latin America", "Mexico": "Latin America",
+}
 
 
 def _region_hit(sentence: str, region: str) -> bool:
+    """A sentence about India answers a question about Asia."""
+    if any(_region_hit_one(sentence, child) for child, parent in _PARENT.items() if parent == region):
+        return True
+    return _region_hit_one(sentence, region)
+
+
+def _region_hit_one(sentence: str, region: str) -> bool:
     s = sentence.lower()
     if region == "the United States" and re.search(r"\b(US|U\.S\.|USA)\b", sentence):
         return True
@@ -357,10 +368,11 @@ def _region_hit(sentence: str, region: str) -> bool:
 
 
 def _other_region(sentence: str, region: str) -> bool:
+    related = {region, _PARENT.get(region, "")} | {c for c, p in _PARENT.items() if p == region}
     return any(
         _region_hit(sentence, r)
         for r in ("the United States", "Germany", "India", "Europe")
-        if r != region
+        if r not in related
     )
 
 
@@ -411,13 +423,33 @@ _CANON = {
 _US_TEXT = re.compile(r"\b(united states|u\.s\.|usa|america)\b", re.I)
 
 
+_ORDINAL = {"first": "1", "second": "2", "third": "3", "fourth": "4"}
+_ORDINAL_PHASE = re.compile(r"\b(first|second|third|fourth) (phase|step|stage|block)\b", re.I)
+
+
 def canon_tokens(text: str, query: bool = False) -> set[str]:
-    toks = set(tokenize(_US_TEXT.sub(" us ", text), expand=query))
+    text = _US_TEXT.sub(" us ", text)
+    if query:  # "the second phase" is "phase 2" in the guides
+        text = _ORDINAL_PHASE.sub(lambda m: f"{m.group(2)} {_ORDINAL[m.group(1).lower()]}", text)
+    toks = set(tokenize(text, expand=query))
+    # "demoing" and "demo", "switching" and "switch" are one word here
+    toks = {t[:-3] if len(t) > 6 and t.endswith("ing") else t for t in toks}
     out = {_CANON.get(t, t) for t in toks}
     if query and "make" in toks:
         out.add("pay")
     return out
 
+
+# Everyday words a question may use that no guide needs to contain.
+_HARMLESS = set(
+    """want need like look looks tell really would could please thanks thank hello question
+    answer give good best know become becoming start started getting something anything thing
+    things currently right okay sure maybe think help explain describe mean means meaning detail
+    details example examples kind sort lot lots ways also exactly actually generally usually""".split()
+)
+
+_PAY_EXTRAS = {"bonus", "bonuse", "commission", "equity", "stock", "option", "benefit", "pension",
+               "overtime", "hourly", "raise", "tip", "perk", "allowance", "401k", "rsu"}
 
 _CONTENT_STOP = {
     "customer",
@@ -450,6 +482,17 @@ class OfflineEngine:
 
     def __init__(self, chunks: Sequence[Chunk] = ()) -> None:
         self.corpus_text = " ".join(c.text for c in chunks).lower()
+        # Sentence-level document frequencies: "page" and "customer" are in every sentence,
+        # "helpdesk" in three; a question's rare words are what it is about.
+        df: dict[str, int] = {}
+        n = 0
+        for c in chunks:
+            for sent in [*split_sentences(c.text), " ".join(c.section_path)]:
+                n += 1
+                for t in canon_tokens(sent):
+                    df[t] = df.get(t, 0) + 1
+        self._n = max(1, n)
+        self._df = df
         # which regions each role's guides give pay for, to say what they do cover
         self.pay_regions: dict[str, list[str]] = {}
         for c in chunks:
@@ -460,6 +503,22 @@ class OfflineEngine:
                             c.role, []
                         ):
                             self.pay_regions[c.role].append(r)
+
+    def idf(self, token: str) -> float:
+        return math.log((self._n + 1) / (self._df.get(token, 0) + 0.5))
+
+    def unknown_words(self, tokens: set[str]) -> list[str]:
+        """Query words no guide uses and that are not a typo of a word they use."""
+        import difflib
+
+        out = []
+        for t in sorted(tokens):
+            if t in self._df or len(t) < 4 or not t.isalpha() or t in _HARMLESS:
+                continue
+            if difflib.get_close_matches(t, self._df.keys(), n=1, cutoff=0.84):
+                continue
+            out.append(t)
+        return out
 
     # --- public ------------------------------------------------------------------------------
 
@@ -500,22 +559,42 @@ class OfflineEngine:
         content = {t for t in qtokens if t not in _CONTENT_STOP}
         if len(content) <= 1:  # "is customer success just support?": the role words are the topic
             content = qtokens
-        cands = self._candidates(pool, plan, qtokens, content)
+        base = {t for t in canon_tokens(question) if t in content} or content
+        # the intent names what an answer must contain, whatever words the question used
+        base |= {"time": {"month", "ready"}, "pay": {"pay"}}.get(plan.intent, set())
+        cands = self._candidates(pool, plan, base, content)
         region_missing = plan.region is not None and not any(
             _region_hit(c.text, plan.region) for c in cands
         )
-        if not cands or (plan.intent == "general" and (cands[0].score < 1.6 or region_missing)):
-            return self._abstain(
-                question,
-                plan,
-                f"My guides don't cover that. They cover {covered}: pay, time to get job-ready, "
-                "skills and tools, and the roadmap with its milestones.",
-            )
-
-        if plan.intent == "pay":
+        unknown_words = self.unknown_words(content)
+        unknown_mass = sum(self.idf(w) for w in unknown_words)
+        best = max(cands, key=lambda c: c.coverage, default=None)
+        best_cov = best.coverage if best else 0.0
+        best_mass = best_cov * (sum(self.idf(t) for t in base if t in self._df) or 1.0)
+        if plan.intent == "pay":  # a region or level the guides lack has its own answer
             missing = self._missing_pay(plan, cands, pool)
             if missing:
                 return missing
+        if plan.intent == "general":
+            # "a recipe for sourdough bread": what the guides lack outweighs what they match
+            off_topic = best_cov < 0.3 or region_missing or (bool(unknown_words) and unknown_mass >= best_mass)
+        else:
+            off_topic = best_cov < 0.2
+        if plan.intent == "pay" and any(w in _PAY_EXTRAS for w in unknown_words):
+            off_topic = True  # "what bonus do CSMs get?": base pay is not an answer
+        if off_topic and plan.intent != "compare":
+            what = f" {_and_list([repr(w) for w in unknown_words])}" if unknown_words else " that"
+            return self._abstain(
+                question,
+                plan,
+                f"My guides don't cover{what}. They cover {covered}: pay, time to get job-ready, "
+                "skills and tools, and the roadmap with its milestones.",
+            )
+        if plan.intent == "time":
+            missing_unit = self._missing_unit(question, plan, cands, pool)
+            if missing_unit:
+                return missing_unit
+
         chosen = self._choose(cands, plan)
         sources = {i + 1: Citation.from_hit(i + 1, h) for i, h in enumerate(pool)}
         lines: list[str] = []
@@ -558,9 +637,13 @@ class OfflineEngine:
     # --- internals -----------------------------------------------------------------------------
 
     def _candidates(
-        self, pool: list[Hit], plan: Plan, qtokens: set[str], content: set[str]
+        self, pool: list[Hit], plan: Plan, base: set[str], content: set[str]
     ) -> list[Candidate]:
+        """Score every sentence; `base` are the question's own words, `content` adds synonyms."""
         cands: list[Candidate] = []
+        # words no guide contains cannot be matched; they count against relevance in answer()
+        q_weight = sum(self.idf(t) for t in base if t in self._df) or 1.0
+        region_words = {t for t in base if plan.region and _region_hit(t, plan.region)}
         for i, hit in enumerate(pool):
             heading = " ".join(hit.chunk.section_path)
             heading_tokens = canon_tokens(heading)
@@ -570,10 +653,14 @@ class OfflineEngine:
                 and re.search(_INTENT_HEADING[plan.intent], heading, re.I)
                 else 0.0
             )
-            for s in _sentences_of(hit):
+            for pos, s in enumerate(_sentences_of(hit)):
                 toks = canon_tokens(s)
-                overlap = len(content & toks) + 0.5 * len(content & heading_tokens)
-                score = overlap + 0.6 / (1 + i) + heading_bonus
+                matched = sum(self.idf(t) for t in content & toks)
+                matched += 0.5 * sum(self.idf(t) for t in (content & heading_tokens) - toks)
+                if region_words and _region_hit(s, plan.region or ""):  # "Berlin" answers "European"
+                    matched += sum(self.idf(t) for t in region_words - toks)
+                coverage = min(1.0, matched / q_weight)
+                score = 5.0 * coverage + 0.6 / (1 + i) + heading_bonus
                 if _NEGATIVE.search(s) and not _ASKS_SOURCE.search(" ".join(content)):
                     score -= 1.5  # "the page does not say..." is for questions about sources
                 if plan.intent == "time" and re.search(
@@ -603,7 +690,7 @@ class OfflineEngine:
                     score -= 1.5  # an unqualified pay question means the US first
                 if plan.level:
                     score += 1.5 if _level_hit(s, plan.level) else -0.3
-                cands.append(Candidate(s, i, score, toks, hit.chunk.role))
+                cands.append(Candidate(s, i, score, toks, hit.chunk.role, coverage, pos))
         cands.sort(key=lambda c: (-c.score, c.hit_index))
         return cands
 
@@ -625,14 +712,25 @@ class OfflineEngine:
                 break
             if c.score < floor or c in chosen:
                 continue
-            if per_hit.get(c.hit_index, 0) >= 2:
+            if per_hit.get(c.hit_index, 0) >= (3 if plan.intent in ("skills", "roadmap") else 2):
                 continue
             if any(_jaccard(c.tokens, o.tokens) > 0.55 for o in chosen):
                 continue
             chosen.append(c)
             per_hit[c.hit_index] = per_hit.get(c.hit_index, 0) + 1
-        # read in passage order, then sentence score: the best source first
-        return sorted(chosen, key=lambda c: (c.hit_index, -c.score))
+        # "The page lists ten soft skills." says there is a list; the list is what comes next
+        by_place = {(c.hit_index, c.pos): c for c in cands}
+        for c in list(chosen):
+            if _OVERVIEW.search(c.text):
+                for nxt_pos in (c.pos + 1, c.pos + 2):
+                    n = by_place.get((c.hit_index, nxt_pos))
+                    if n and n not in chosen:
+                        chosen.append(n)
+        # read in passage order: the best source first, each passage's sentences in order
+        first = {}
+        for c in sorted(chosen, key=lambda c: -c.score):
+            first.setdefault(c.hit_index, len(first))
+        return sorted(chosen, key=lambda c: (first[c.hit_index], c.pos))
 
     def _missing_pay(self, plan: Plan, cands: list[Candidate], pool: list[Hit]) -> Answer | None:
         """Pay for a region or level the guides do not give: say so, and what they do give."""
@@ -641,6 +739,8 @@ class OfflineEngine:
             money = [c for c in money if pool[c.hit_index].chunk.role in plan.roles] or money
         if plan.region:
             in_region = [c for c in money if _region_hit(c.text, plan.region)]
+            if plan.region == "Europe":  # Germany is the European country the guides give
+                in_region = in_region or [c for c in money if _region_hit(c.text, "Germany")]
             if not in_region:
                 roles = plan.roles or sorted(self.pay_regions)
                 have = [r for role in roles for r in self.pay_regions.get(role, [])]
@@ -657,7 +757,8 @@ class OfflineEngine:
         if plan.level and plan.level not in ("mid",):
             at_level = [c for c in money if _level_hit(c.text, plan.level)]
             if not at_level and money:
-                best = money[0]
+                # the closest figure is one that names its own level ("mid-level ... ₹22L")
+                best = next((c for c in money if any(_level_hit(c.text, lv) for lv in LEVELS)), money[0])
                 sources = {
                     best.hit_index + 1: Citation.from_hit(best.hit_index + 1, pool[best.hit_index])
                 }
@@ -678,6 +779,30 @@ class OfflineEngine:
                     removed_sentences=removed,
                 )
         return None
+
+    def _missing_unit(self, question: str, plan: Plan, cands: list[Candidate], pool: list[Hit]) -> Answer | None:
+        """"How many months/hours..." for a role whose guides give only years (or nothing)."""
+        m = re.search(r"\b(months?|weeks?|hours?)\b", question, re.I)
+        if not m or not re.search(r"\bhow (many|long|much time)\b", question, re.I):
+            return None
+        unit = m.group(1).lower().rstrip("s")
+        mine = [c for c in cands if not plan.roles or c.role == plan.roles[0]]
+        has_unit = re.compile(rf"\d[\d–+\- ]*\s*{unit}s?\b", re.I)
+        if any(has_unit.search(c.text) for c in mine):
+            return None
+        role_name = self._role_name(plan, pool)
+        closest = next((c for c in mine if _DURATION.search(c.text)), None)
+        lead = f"My guides give no figure in {unit}s for becoming a {role_name}."
+        if closest is None:
+            return self._abstain(question, plan, lead)
+        n = closest.hit_index + 1
+        sources = {n: Citation.from_hit(n, pool[closest.hit_index])}
+        body, cites, removed = check_answer(f"{lead} The closest they give is this: {_cite(closest.text, n)}", sources)
+        return Answer(
+            answer=body, citations=cites, abstained=True, engine=self.name,
+            role=plan.roles[0] if plan.roles else None, intent="time",
+            passages=[h.to_dict() for h in pool], removed_sentences=removed,
+        )
 
     def _role_name(self, plan: Plan, pool: list[Hit]) -> str:
         if plan.roles:

@@ -329,7 +329,11 @@ class Tutor:
         yield {"event": "answer", "data": data}
 
     def _retrieve(self, standalone: str, role: str | None) -> tuple[list[Hit], list[Hit]]:
-        hits = self.retriever.search(standalone, role=role, k=RETRIEVE_K)
+        query = standalone
+        region = off.detect_region(standalone)
+        if region and region.lower().removeprefix("the ") not in standalone.lower():
+            query = f"{standalone} ({region})"  # "Bangalore" finds the passage that says "India"
+        hits = self.retriever.search(query, role=role, k=RETRIEVE_K)
         extra: list[Hit] = []
         named = [r for r in off.detect_roles(standalone) if r in self._role_titles()]
         if len(named) > 1:  # a comparison: make sure each role brings its own passages
@@ -600,7 +604,7 @@ class Tutor:
                 f"{off.fmt_num(months)} months {marks}."
             )
             if not hours:
-                lines.append(f"Set your own weekly hours for a personal estimate [{pn}].")
+                lines.append("Set your own weekly hours for a personal estimate.")
         elif nxt:
             cn = len(sources) + 1
             sources[cn] = Citation(
