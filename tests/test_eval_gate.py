@@ -233,13 +233,16 @@ def test_judge_tier_against_fake_openai_and_its_cache(
         first = json.loads(_invoke(args).output)
         calls = len(srv.requests_to("/chat/completions"))
         answered = sum(1 for c in first["cases"] if not c["abstained"])
-        assert first["judge"]["requests"] == calls == answered * 2 * 2  # 2 metrics x 2 repeats
+        assert first["judge"]["requests"] == calls
+        # 2 metrics x 2 repeats per answered case, less judgments whose prompt is identical to
+        # one already asked (two questions with the same answer share a faithfulness verdict)
+        assert answered * 2 <= calls <= answered * 2 * 2
         assert first["summary"]["overall"]["judge_faithfulness"] is not None
         assert first["summary"]["overall"]["judge_spread"] > 0  # the scripted 0.5/0.7 disagree
         one = next(c for c in first["cases"] if "judge" in c)
         assert len(one["judge"]["faithfulness"]["scores"]) == 2
         second = json.loads(_invoke(args).output)
         assert len(srv.requests_to("/chat/completions")) == calls  # a rerun is free
-        assert second["judge"]["requests"] == 0 and second["judge"]["cache_hits"] == calls
+        assert second["judge"]["requests"] == 0 and second["judge"]["cache_hits"] >= calls
         assert second["summary"] == first["summary"]
         assert (tmp_path / "judge-home" / "judge-cache").is_dir()
