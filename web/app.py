@@ -1,0 +1,437 @@
+"""The chat web app: FastAPI + Jinja2 over the one :class:`tutor.tutor.Tutor`.
+
+The Tutor is built once (in the lifespan, unless one is passed in) and held in ``app.state``.
+Routes are thin: they take the learner id from the verified cookie (never from the request
+body or path), call the Tutor in the threadpool (its methods are synchronous), and shape the
+result with the pydantic models in :mod:`web.schemas`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tutor.errors import InputError, NotFound, TutorError
+from tutor.settings import Settings, get_settings
+from tutor.tutor import Tutor
+
+from . import schemas as s
+from .render import render_answer
+from .security import (
+    BodyLimitMiddleware,
+    LearnerMiddleware,
+    PayloadTooLarge,
+    SecurityHeadersMiddleware,
+    Signer,
+    TokenBucket,
+    error_body,
+    error_headers,
+    load_secret,
+)
+
+log = logging.getLogger("tutor.web")
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+SUGGESTIONS = [
+    "How much does a CSM earn in Germany?",
+    "How long does it take to become a Customer Success Manager?",
+    "What skills should I learn first?",
+    "How is a Customer Success Manager different from a Customer Support Manager?",
+]
+
+
+# --- app state and dependencies ---------------------------------------------------------------
+
+
+class LearnerCache:
+    """Learner ids already ensured in the database, so each request does not write."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def ensure(self, tutor: Tutor, learner_id: str) -> None:
+        with self._lock:
+            if learner_id in self._ids:
+                self._ids.move_to_end(learner_id)
+                return
+        tutor.ensure_learner(learner_id)
+        with self._lock:
+            self._ids[learner_id] = None
+            while len(self._ids) > self._size:
+                self._ids.popitem(last=False)
+
+
+def get_tutor(request: Request) -> Tutor:
+    tutor = getattr(request.app.state, "tutor", None)
+    if tutor is None:
+        raise TutorError("The tutor is not ready yet.", "Try again in a moment.")
+    return tutor
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+TutorDep = Annotated[Tutor, Depends(get_tutor)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_learner(request: Request, tutor: TutorDep) -> str:
+    """The learner id from the verified cookie (set by LearnerMiddleware), known to the Tutor."""
+    learner: str = request.scope["state"]["learner_id"]
+    request.app.state.learners.ensure(tutor, learner)
+    return learner
+
+
+LearnerDep = Annotated[str, Depends(get_learner)]
+
+
+def chat_rate_limit(request: Request, learner: LearnerDep) -> None:
+    request.app.state.chat_bucket.check(learner)
+
+
+def check_message(message: str, settings: Settings) -> str:
+    text = message.strip()
+    if not text:
+        raise InputError("The message is empty.", "Type a question for the tutor.")
+    if len(text) > settings.max_message_chars:
+        raise PayloadTooLarge(
+            f"The message is {len(text)} characters long; the limit is {settings.max_message_chars}.",
+            "Shorten the question.",
+        )
+    return text
+
+
+# --- shaping ------------------------------------------------------------------------------------
+
+
+def _progress_out(progress: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in progress.items() if k != "learner"}  # the id stays in the cookie
+
+
+def _conversation_out(conv: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in conv.items() if k != "learner_id"}
+    if "messages" in out:
+        messages = []
+        for i, m in enumerate(out["messages"]):
+            m = dict(m)
+            if m.get("answer"):
+                m["answer"] = render_answer(m["answer"], anchor=f"m{i}")
+            messages.append(m)
+        out["messages"] = messages
+    return out
+
+
+def sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _stream(first: dict[str, Any], events: Iterator[dict[str, Any]]) -> Iterator[str]:
+    """Server-sent events; runs in the threadpool (StreamingResponse iterates sync iterators there)."""
+    try:
+        event: dict[str, Any] | None = first
+        while event is not None:
+            name, data = event.get("event", "message"), event.get("data", {})
+            if name == "answer" and isinstance(data, dict):
+                data = render_answer(data)
+            yield sse(name, data)
+            if name in ("answer", "error"):
+                return
+            event = next(events, None)
+    except TutorError as exc:
+        yield sse("error", exc.to_dict())
+    except Exception:
+        log.exception("chat stream failed")
+        yield sse(
+            "error",
+            {"error": "internal", "message": "The tutor failed to answer.", "hint": "Try again."},
+        )
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()  # the client went away: let ask_stream release what it holds
+
+
+# --- the app ----------------------------------------------------------------------------------
+
+
+def _static_versions() -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:10]
+        for p in STATIC.iterdir()
+        if p.is_file()
+    }
+
+
+class _StaticFiles(StaticFiles):
+    """Versioned URLs (?v=<hash>) make long caching safe."""
+
+    async def get_response(self, path: str, scope: Any) -> Any:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
+
+
+def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> FastAPI:
+    """Build the app. With ``tutor`` the caller owns it; otherwise the lifespan builds and closes one."""
+    if settings is None:
+        settings = tutor.settings if tutor is not None else get_settings()
+    signer = Signer(load_secret(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = app.state.tutor is None
+        if owned:
+            app.state.tutor = await run_in_threadpool(Tutor.from_settings, settings)
+            await run_in_threadpool(_warm_up, app.state.tutor)
+        try:
+            yield
+        finally:
+            if owned and app.state.tutor is not None:
+                app.state.tutor.close()
+                app.state.tutor = None
+
+    app = FastAPI(
+        title="Career tutor",
+        summary="Cited answers from curated role guides, a roadmap checklist and conversations.",
+        version="0.1.0",
+        lifespan=lifespan,
+        # The schema is served at /openapi.json; the Swagger and ReDoc pages would load their
+        # scripts from a CDN, which the Content-Security-Policy (rightly) blocks.
+        docs_url=None,
+        redoc_url=None,
+        responses={
+            400: {"model": s.ErrorOut},
+            403: {"model": s.ErrorOut},
+            404: {"model": s.ErrorOut},
+            413: {"model": s.ErrorOut},
+        },
+    )
+    app.state.settings = settings
+    app.state.tutor = tutor
+    app.state.signer = signer
+    app.state.learners = LearnerCache()
+    app.state.chat_bucket = TokenBucket(settings.chat_rate_per_minute)
+    app.state.static_versions = _static_versions()
+
+    # Outermost last: headers on everything, then the byte count, then cookie + CSRF.
+    app.add_middleware(LearnerMiddleware, signer=signer)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    templates.env.globals["static_url"] = lambda name: (
+        f"/static/{name}?v={app.state.static_versions.get(name, '0')}"
+    )
+    app.mount("/static", _StaticFiles(directory=str(STATIC)), name="static")
+
+    # --- errors: one handler for every TutorError ---------------------------------------------
+
+    @app.exception_handler(TutorError)
+    async def tutor_error(request: Request, exc: TutorError) -> JSONResponse:
+        if exc.status >= 500:
+            log.warning("%s: %s", type(exc).__name__, exc)
+        return JSONResponse(error_body(exc), status_code=exc.status, headers=error_headers(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        err = InputError(
+            f"Invalid request: {where or 'body'}: {first.get('msg', 'invalid')}.", None
+        )
+        return await tutor_error(request, err)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        err: TutorError = (
+            NotFound("No such page.", None)
+            if exc.status_code == 404
+            else TutorError(str(exc.detail))
+        )
+        err.status = exc.status_code
+        return await tutor_error(request, err)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return await tutor_error(
+            request, TutorError("Something went wrong on our side.", "Try again.")
+        )
+
+    # --- pages ----------------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index(request: Request, tutor: TutorDep) -> HTMLResponse:
+        learner: str = request.scope["state"]["learner_id"]
+        problem = None
+        try:
+            roles = tutor.roles()
+        except TutorError as exc:
+            roles, problem = [], exc.to_dict()
+        if not roles and problem is None:
+            problem = {"message": "The guide index is empty.", "hint": "Run `tutor ingest` first."}
+        return templates.TemplateResponse(
+            request,
+            "index.html",
+            {
+                "roles": roles,
+                "csrf_token": signer.csrf_token(learner),
+                "max_chars": settings.max_message_chars,
+                "suggestions": SUGGESTIONS,
+                "problem": problem,
+                "engine": tutor.engine_name,
+                "model": getattr(tutor.chat_model, "name", None),
+            },
+        )
+
+    @app.get("/healthz", response_model=s.HealthOut, tags=["meta"])
+    def healthz(tutor: TutorDep) -> dict[str, Any]:
+        try:
+            roles = len(tutor.roles())
+        except TutorError:
+            roles = 0
+        return {"status": "ok", "engine": tutor.engine_name, "roles": roles}
+
+    # --- API ------------------------------------------------------------------------------------
+
+    @app.get("/api/session", response_model=s.SessionOut, tags=["session"])
+    def session(request: Request, tutor: TutorDep) -> dict[str, Any]:
+        """The CSRF token for this learner (the cookie is set on this response if it was missing)."""
+        learner: str = request.scope["state"]["learner_id"]
+        return {
+            "csrf_token": signer.csrf_token(learner),
+            "max_message_chars": settings.max_message_chars,
+            "engine": tutor.engine_name,
+        }
+
+    @app.get("/api/roles", response_model=list[s.RoleOut], tags=["guides"])
+    def roles(tutor: TutorDep) -> list[dict[str, Any]]:
+        return tutor.roles()
+
+    @app.get("/api/roadmap/{role}", response_model=s.RoadmapOut, tags=["roadmap"])
+    def roadmap(role: str, tutor: TutorDep) -> dict[str, Any]:
+        return tutor.roadmap(role)
+
+    @app.get("/api/progress/{role}", response_model=s.ProgressOut, tags=["roadmap"])
+    def get_progress(role: str, tutor: TutorDep, learner: LearnerDep) -> dict[str, Any]:
+        return _progress_out(tutor.progress(learner, role))
+
+    @app.put("/api/progress", response_model=s.ProgressOut, tags=["roadmap"])
+    def put_progress(body: s.ProgressIn, tutor: TutorDep, learner: LearnerDep) -> dict[str, Any]:
+        """Tick (or with ``state: null`` untick) one milestone; returns the role's progress."""
+        return _progress_out(tutor.set_progress(learner, body.milestone_id, body.state))
+
+    @app.put("/api/hours", response_model=s.HoursOut, tags=["roadmap"])
+    def put_hours(body: s.HoursIn, tutor: TutorDep, learner: LearnerDep) -> dict[str, Any]:
+        """Hours a week the learner can spend; next-step advice paces the roadmap with it."""
+        tutor.set_hours(learner, body.hours_per_week)
+        return {"hours_per_week": body.hours_per_week}
+
+    @app.post(
+        "/api/next",
+        response_model=s.AnswerOut,
+        tags=["roadmap"],
+        dependencies=[Depends(chat_rate_limit)],
+        responses={429: {"model": s.ErrorOut}},
+    )
+    def next_steps(body: s.NextIn, tutor: TutorDep, learner: LearnerDep) -> dict[str, Any]:
+        """Cited next-step advice from the learner's own progress (the same the sidebar shows)."""
+        return render_answer(tutor.next_steps(learner, body.role).to_dict())
+
+    @app.get("/api/conversations", response_model=list[s.ConversationOut], tags=["conversations"])
+    def conversations(tutor: TutorDep, learner: LearnerDep) -> list[dict[str, Any]]:
+        return [_conversation_out(c) for c in tutor.conversations(learner)]
+
+    @app.post(
+        "/api/conversations",
+        response_model=s.ConversationOut,
+        status_code=201,
+        tags=["conversations"],
+    )
+    def new_conversation(
+        body: s.ConversationIn, tutor: TutorDep, learner: LearnerDep
+    ) -> dict[str, Any]:
+        return _conversation_out(tutor.new_conversation(learner, body.role))
+
+    @app.get(
+        "/api/conversations/{conversation_id}",
+        response_model=s.ConversationDetailOut,
+        tags=["conversations"],
+    )
+    def conversation(conversation_id: str, tutor: TutorDep, learner: LearnerDep) -> dict[str, Any]:
+        """404 unless the conversation is this learner's."""
+        return _conversation_out(tutor.conversation(learner, conversation_id))
+
+    @app.post(
+        "/api/chat",
+        tags=["chat"],
+        dependencies=[Depends(chat_rate_limit)],
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": s.SSE_DESCRIPTION,
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            429: {"model": s.ErrorOut},
+        },
+    )
+    def chat(
+        body: s.ChatIn, tutor: TutorDep, learner: LearnerDep, web_settings: SettingsDep
+    ) -> StreamingResponse:
+        """Ask; the answer streams back as server-sent events (see the 200 response)."""
+        message = check_message(body.message, web_settings)
+        # ask_stream checks that conversation_id is this learner's (NotFound otherwise) and
+        # starts a conversation when there is none; errors before the first event are JSON.
+        events = iter(
+            tutor.ask_stream(
+                message, role=body.role, learner_id=learner, conversation_id=body.conversation_id
+            )
+        )
+        first = next(events)
+        return StreamingResponse(
+            _stream(first, events),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    return app
+
+
+def _warm_up(tutor: Tutor) -> None:
+    """Load the embedding model and the BM25 index before the first learner waits for them."""
+    with contextlib.suppress(TutorError):  # an empty index: the page says to run `tutor ingest`
+        tutor.search("warm up", k=1)
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None) -> None:
+    """Run the app with uvicorn (``tutor serve``)."""
+    import uvicorn
+
+    from tutor.settings import hf_offline
+
+    hf_offline()
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False, log_level="info")
