@@ -9,7 +9,7 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-deps test lint format run ingest bench eval clean
+.PHONY: install system-deps test lint format run ingest bench bench-web screenshots eval clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -48,6 +48,13 @@ run: install ingest
 
 bench: install
 	$(BIN)/python evals/bench_retrieval.py
+	$(BIN)/python evals/bench_ask.py
+
+bench-web: install
+	$(BIN)/python -m web.bench_web
+
+screenshots: install system-deps
+	$(BIN)/python -m web.screenshots
 
 eval: install
 	$(BIN)/tutor eval

@@ -58,7 +58,6 @@ ANSWERED = [
     Q(
         "What tools does a customer support manager use?",
         ("Zendesk",),
-
     ),
     Q("What certifications help a customer support manager?", ("Zendesk", "Salesforce")),
     Q("What CS platforms should a CSM learn?", ("Gainsight", "Custify")),
@@ -80,12 +79,10 @@ ANSWERED = [
     Q(
         "Which cities in Asia hire customer support managers?",
         ("Philippines", "Singapore"),
-
     ),
     Q(
         "how much do customer success managers get paid in bangalore",
         ("₹22L",),
-
     ),
 ]
 

@@ -24,7 +24,9 @@ def fresh_tokens(monkeypatch: pytest.MonkeyPatch):
 def test_without_encoding_it_warns_once_and_estimates(
     fresh_tokens, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(tokens, "_cache_dirs", lambda: [tmp_path])  # an empty cache: nothing to load
+    monkeypatch.setattr(
+        tokens, "_cache_dirs", lambda: [tmp_path]
+    )  # an empty cache: nothing to load
     with caplog.at_level(logging.WARNING, logger="tutor.tokens"):
         a = fresh_tokens.count_tokens("Customer Success Managers own renewals and expansion.")
         b = fresh_tokens.count_tokens("A second call must not warn again.", "gpt-4o-mini")
@@ -35,7 +37,9 @@ def test_without_encoding_it_warns_once_and_estimates(
     assert not fresh_tokens.have_tiktoken()
 
 
-def test_corrupt_cache_file_does_not_crash(fresh_tokens, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_corrupt_cache_file_does_not_crash(
+    fresh_tokens, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     key = "9b5ad71b2ce5302211f9c61530b329a4922fc6a4"  # cl100k_base under tiktoken's cache name
     (tmp_path / key).write_text("this is not an encoding")
     monkeypatch.setattr(tokens, "_cache_dirs", lambda: [tmp_path])
@@ -43,10 +47,14 @@ def test_corrupt_cache_file_does_not_crash(fresh_tokens, monkeypatch: pytest.Mon
 
     # tiktoken keeps encodings loaded by earlier tests; start from none
     monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
-    assert fresh_tokens.count_tokens("hello world", "gpt-4") == tokens.estimate_tokens("hello world")
+    assert fresh_tokens.count_tokens("hello world", "gpt-4") == tokens.estimate_tokens(
+        "hello world"
+    )
 
 
-@pytest.mark.skipif(not SHARED_CACHE.is_dir(), reason="../shared/tiktoken-cache is not beside the checkout")
+@pytest.mark.skipif(
+    not SHARED_CACHE.is_dir(), reason="../shared/tiktoken-cache is not beside the checkout"
+)
 def test_cached_encoding_is_used(fresh_tokens, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tokens, "_cache_dirs", lambda: [SHARED_CACHE])
     assert fresh_tokens.have_tiktoken("gpt-4o-mini")

@@ -159,6 +159,18 @@ def test_next_steps_use_the_progress_the_sidebar_shows(client: TestClient) -> No
     assert f'href="#fn-{a["anchor"]}-1"' in a["html"]
 
 
+def test_next_steps_are_kept_in_the_conversation(client: TestClient) -> None:
+    a = client.post("/api/next", json={"role": CSM}).json()
+    conv = a["conversation_id"]
+    assert conv  # a new conversation when the page had none
+    b = client.post("/api/next", json={"role": CSM, "conversation_id": conv}).json()
+    assert b["conversation_id"] == conv
+    kept = client.get(f"/api/conversations/{conv}").json()
+    senders = [m["sender"] for m in kept["messages"]]
+    assert senders == ["user", "assistant", "user", "assistant"]  # survives a reload
+    assert kept["messages"][1]["answer"]["intent"] == "next"
+
+
 # --- chat -------------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from .db import write
+from .db import Conn, write
 from .errors import NotFound
 
 
@@ -17,7 +17,7 @@ def _now() -> str:
 
 
 class ConversationStore:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Conn) -> None:
         self.db = db
 
     def create(

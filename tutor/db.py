@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .migrations import migrate
 
@@ -34,8 +36,50 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+class Database:
+    """One SQLite connection per thread.
+
+    A connection's transaction belongs to whoever is using it: with one connection shared by
+    the web app's worker threads, 20 learners chatting at once failed with "cannot start a
+    transaction within a transaction". WAL lets the per-thread connections read while one writes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        _ = self.conn  # open and migrate now, so a bad home fails at start-up
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if c is None:
+            c = connect(self.path)
+            self._local.conn = c
+            with self._lock:
+                self._all.append(c)
+        return c
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Any]) -> sqlite3.Cursor:
+        return self.conn.executemany(sql, rows)
+
+    def close(self) -> None:
+        with self._lock:
+            for c in self._all:
+                c.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+Conn = Database | sqlite3.Connection
+
+
 @contextmanager
-def write(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def write(db: Conn) -> Iterator[Conn]:
     """One atomic write: all of it lands, or none of it does."""
     db.execute("begin immediate")
     try:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence

@@ -83,11 +83,11 @@ class Index:
         self,
         settings: Settings,
         embedder: Embedder | None = None,
-        db: sqlite3.Connection | None = None,
+        db: dbmod.Conn | None = None,
     ) -> None:
         self.settings = settings
         self._embedder = embedder
-        self.db = db or dbmod.connect(settings.ensure_home() / "tutor.db")
+        self.db = db or dbmod.Database(settings.ensure_home() / "tutor.db")
         self._client: Any = None
         self._collection: Any = None
 

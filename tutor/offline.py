@@ -149,16 +149,51 @@ _ROLE_FILLER = {
 }
 
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
-    ("next", re.compile(r"\b(what (should|do) i do next|next steps?|what('?s| is) next|where should i (start|begin)|what now)\b")),
-    ("compare", re.compile(r"\b(vs\.?|versus|compare[ds]?|comparison|difference between|differ(?:ent)? from|or a)\b")),
+    (
+        "next",
+        re.compile(
+            r"\b(what (should|do) i do next|next steps?|what('?s| is) next|where should i (start|begin)|what now)\b"
+        ),
+    ),
+    (
+        "compare",
+        re.compile(
+            r"\b(vs\.?|versus|compare[ds]?|comparison|difference between|differ(?:ent)? from|or a)\b"
+        ),
+    ),
     # "which sources does the guide credit for Europe?" is about sources, not a pay figure
-    ("sources", re.compile(r"\b(which|what) (salary |pay )?(sources?|surveys?)\b|\b(cites?|cited|credits?|credited)\b")),
-    ("pay", re.compile(r"\b(salar(y|ies)|pay|paid|earn\w*|compensation|money|wages?|income|ctc|package)\b|how much .{0,40}\bmakes?\b|[$€£₹]")),
+    (
+        "sources",
+        re.compile(
+            r"\b(which|what) (salary |pay )?(sources?|surveys?)\b|\b(cites?|cited|credits?|credited)\b"
+        ),
+    ),
+    (
+        "pay",
+        re.compile(
+            r"\b(salar(y|ies)|pay|paid|earn\w*|compensation|money|wages?|income|ctc|package)\b|how much .{0,40}\bmakes?\b|[$€£₹]"
+        ),
+    ),
     # "months 3 to 5 of the learning path" is about the roadmap, not the time to ready
-    ("roadmap", re.compile(r"\b(roadmap|phases?|milestones?|learning path|months? \d+\s*(?:–|-|to)\s*\d+|months? \d+\+?)\b")),
-    ("time", re.compile(r"\b(how long|how many (months|weeks|years|hours)|time to|timeline|months?|job[- ]ready|ready|duration|hours? (a|per) week|how fast|how quickly|how soon)\b")),
+    (
+        "roadmap",
+        re.compile(
+            r"\b(roadmap|phases?|milestones?|learning path|months? \d+\s*(?:–|-|to)\s*\d+|months? \d+\+?)\b"
+        ),
+    ),
+    (
+        "time",
+        re.compile(
+            r"\b(how long|how many (months|weeks|years|hours)|time to|timeline|months?|job[- ]ready|ready|duration|hours? (a|per) week|how fast|how quickly|how soon)\b"
+        ),
+    ),
     ("roadmap", re.compile(r"\b(steps?|plan|path|stages?|tiers?|levels?)\b")),
-    ("skills", re.compile(r"\b(skills?|tools?|software|platforms?|stack|learn|know|certif\w*|degree|education|english|crm|sql|courses?|helpdesk|chatbots?)\b")),
+    (
+        "skills",
+        re.compile(
+            r"\b(skills?|tools?|software|platforms?|stack|learn|know|certif\w*|degree|education|english|crm|sql|courses?|helpdesk|chatbots?)\b"
+        ),
+    ),
     ("outlook", re.compile(r"\b(demand|outlook|growth|openings|jobs? market|future|replace|ai)\b")),
 ]
 
@@ -243,7 +278,16 @@ _FOLLOWUP = re.compile(
 )
 
 
-_PRONOUN = re.compile(r"\b(them|they|their|this role|that role|the role|one to the other|the other one|either one)\b", re.I)
+_PRONOUN = re.compile(
+    r"\b(them|they|their|this role|that role|the role|one to the other|the other one|either one)\b",
+    re.I,
+)
+
+
+_QUESTION_START = re.compile(
+    r"^\s*(how|what|which|why|when|where|who|is|are|can|could|do|does|should|will|would)\b(?!\s+about\b)",
+    re.I,
+)
 
 
 def rewrite_followup(question: str, previous: Sequence[str]) -> str:
@@ -256,8 +300,20 @@ def rewrite_followup(question: str, previous: Sequence[str]) -> str:
         prev_roles = detect_roles(prev)
         if len(prev_roles) == 1 and re.search(r"\b(them|they|their)\b", q, re.I):
             plural = ROLE_ALIASES[prev_roles[0]][0] + "s"
-            return re.sub(r"\b(them|they|their)\b", lambda m: plural if m.group(1).lower() != "their" else plural + "'", q, count=1, flags=re.I)
+            return re.sub(
+                r"\b(them|they|their)\b",
+                lambda m: plural if m.group(1).lower() != "their" else plural + "'",
+                q,
+                count=1,
+                flags=re.I,
+            )
         return f"{q.rstrip(' ?')} (following up on: {prev.rstrip(' ?')})?"
+    # "How do I bake bread?" after "What should I do next?" is a new question: a full
+    # question with its own verb and object, and no follow-up marker, stands alone.
+    if _QUESTION_START.match(q) and len(q.split()) >= 4 and not _FOLLOWUP.match(q):
+        return q
+    if detect_intent(prev) == "next":
+        return q  # nothing to carry over from a request for advice
     short = len(q.split()) <= 7
     has_subject = bool(detect_roles(q)) or (detect_intent(q) != "general" and len(q.split()) > 4)
     if not short or (has_subject and not _FOLLOWUP.match(q)):
@@ -343,16 +399,28 @@ class Candidate:
 
 
 _PARENT = {
-    "India": "Asia", "Singapore": "Asia", "the Philippines": "Asia", "Japan": "Asia", "China": "Asia",
-    "Germany": "Europe", "France": "Europe", "Spain": "Europe", "the Netherlands": "Europe",
-    "Ireland": "Europe", "Poland": "Europe", "the United Kingdom": "Europe",
-    "Brazil": "Latin America", "Mexico": "Latin America",
+    "India": "Asia",
+    "Singapore": "Asia",
+    "the Philippines": "Asia",
+    "Japan": "Asia",
+    "China": "Asia",
+    "Germany": "Europe",
+    "France": "Europe",
+    "Spain": "Europe",
+    "the Netherlands": "Europe",
+    "Ireland": "Europe",
+    "Poland": "Europe",
+    "the United Kingdom": "Europe",
+    "Brazil": "Latin America",
+    "Mexico": "Latin America",
 }
 
 
 def _region_hit(sentence: str, region: str) -> bool:
     """A sentence about India answers a question about Asia."""
-    if any(_region_hit_one(sentence, child) for child, parent in _PARENT.items() if parent == region):
+    if any(
+        _region_hit_one(sentence, child) for child, parent in _PARENT.items() if parent == region
+    ):
         return True
     return _region_hit_one(sentence, region)
 
@@ -365,6 +433,10 @@ def _region_hit_one(sentence: str, region: str) -> bool:
         any(re.search(rf"(?<![\w]){re.escape(a)}(?![\w])", s) for a in REGIONS[region])
         or region.lower() in s
     )
+
+
+def region_words_of(tokens: set[str], region: str | None) -> set[str]:
+    return {t for t in tokens if region and _region_hit(t, region)}
 
 
 def _other_region(sentence: str, region: str) -> bool:
@@ -423,6 +495,7 @@ _CANON = {
 _US_TEXT = re.compile(r"\b(united states|u\.s\.|usa|america)\b", re.I)
 
 
+_GLUE = {"between", "among", "whats", "don", "doesn", "isn", "ve", "ll", "re"}
 _ORDINAL = {"first": "1", "second": "2", "third": "3", "fourth": "4"}
 _ORDINAL_PHASE = re.compile(r"\b(first|second|third|fourth) (phase|step|stage|block)\b", re.I)
 
@@ -433,7 +506,11 @@ def canon_tokens(text: str, query: bool = False) -> set[str]:
         text = _ORDINAL_PHASE.sub(lambda m: f"{m.group(2)} {_ORDINAL[m.group(1).lower()]}", text)
     toks = set(tokenize(text, expand=query))
     # "demoing" and "demo", "switching" and "switch" are one word here
-    toks = {t[:-3] if len(t) > 6 and t.endswith("ing") else t for t in toks}
+    toks = {
+        t[:-3] if len(t) > 6 and t.endswith("ing") else t
+        for t in toks
+        if len(t) > 1 and t not in _GLUE
+    }
     out = {_CANON.get(t, t) for t in toks}
     if query and "make" in toks:
         out.add("pay")
@@ -442,14 +519,83 @@ def canon_tokens(text: str, query: bool = False) -> set[str]:
 
 # Everyday words a question may use that no guide needs to contain.
 _HARMLESS = set(
-    """want need like look looks tell really would could please thanks thank hello question
-    answer give good best know become becoming start started getting something anything thing
-    things currently right okay sure maybe think help explain describe mean means meaning detail
-    details example examples kind sort lot lots ways also exactly actually generally usually""".split()
+    [
+        "want",
+        "need",
+        "like",
+        "look",
+        "looks",
+        "tell",
+        "really",
+        "would",
+        "could",
+        "please",
+        "thanks",
+        "thank",
+        "hello",
+        "question",
+        "answer",
+        "give",
+        "good",
+        "best",
+        "know",
+        "become",
+        "becoming",
+        "start",
+        "started",
+        "getting",
+        "something",
+        "anything",
+        "thing",
+        "things",
+        "currently",
+        "right",
+        "okay",
+        "sure",
+        "maybe",
+        "think",
+        "help",
+        "explain",
+        "describe",
+        "mean",
+        "means",
+        "meaning",
+        "detail",
+        "details",
+        "example",
+        "examples",
+        "kind",
+        "sort",
+        "lot",
+        "lots",
+        "ways",
+        "also",
+        "exactly",
+        "actually",
+        "generally",
+        "usually",
+    ]
 )
 
-_PAY_EXTRAS = {"bonus", "bonuse", "commission", "equity", "stock", "option", "benefit", "pension",
-               "overtime", "hourly", "raise", "tip", "perk", "allowance", "401k", "rsu"}
+_PAY_EXTRAS = {
+    "bonus",
+    "bonu",
+    "bonuse",
+    "commission",
+    "equity",
+    "stock",
+    "option",
+    "benefit",
+    "pension",
+    "overtime",
+    "hourly",
+    "raise",
+    "tip",
+    "perk",
+    "allowance",
+    "401k",
+    "rsu",
+}
 
 _CONTENT_STOP = {
     "customer",
@@ -557,7 +703,8 @@ class OfflineEngine:
 
         qtokens = canon_tokens(question, query=True)
         content = {t for t in qtokens if t not in _CONTENT_STOP}
-        if len(content) <= 1:  # "is customer success just support?": the role words are the topic
+        if len(content) <= 1 or plan.intent == "compare":
+            # "is customer success just support?": the role words are the topic
             content = qtokens
         base = {t for t in canon_tokens(question) if t in content} or content
         # the intent names what an answer must contain, whatever words the question used
@@ -577,7 +724,14 @@ class OfflineEngine:
                 return missing
         if plan.intent == "general":
             # "a recipe for sourdough bread": what the guides lack outweighs what they match
-            off_topic = best_cov < 0.3 or region_missing or (bool(unknown_words) and unknown_mass >= best_mass)
+            only_region = best is not None and not (
+                (best.tokens & base) - region_words_of(base, plan.region)
+            )
+            off_topic = (
+                best_cov < 0.3
+                or region_missing
+                or (bool(unknown_words) and (unknown_mass >= best_mass or only_region))
+            )
         else:
             off_topic = best_cov < 0.2
         if plan.intent == "pay" and any(w in _PAY_EXTRAS for w in unknown_words):
@@ -643,7 +797,7 @@ class OfflineEngine:
         cands: list[Candidate] = []
         # words no guide contains cannot be matched; they count against relevance in answer()
         q_weight = sum(self.idf(t) for t in base if t in self._df) or 1.0
-        region_words = {t for t in base if plan.region and _region_hit(t, plan.region)}
+        region_words = region_words_of(base, plan.region)
         for i, hit in enumerate(pool):
             heading = " ".join(hit.chunk.section_path)
             heading_tokens = canon_tokens(heading)
@@ -657,7 +811,9 @@ class OfflineEngine:
                 toks = canon_tokens(s)
                 matched = sum(self.idf(t) for t in content & toks)
                 matched += 0.5 * sum(self.idf(t) for t in (content & heading_tokens) - toks)
-                if region_words and _region_hit(s, plan.region or ""):  # "Berlin" answers "European"
+                if region_words and _region_hit(
+                    s, plan.region or ""
+                ):  # "Berlin" answers "European"
                     matched += sum(self.idf(t) for t in region_words - toks)
                 coverage = min(1.0, matched / q_weight)
                 score = 5.0 * coverage + 0.6 / (1 + i) + heading_bonus
@@ -669,6 +825,8 @@ class OfflineEngine:
                     score += 1.0
                 if plan.roles and hit.chunk.role in plan.roles:
                     score += 0.3
+                if plan.intent == "compare" and len(plan.roles) > 1 and len(detect_roles(s)) > 1:
+                    score += 2.0  # one sentence that sets the two roles side by side
                 if plan.intent == "pay":
                     score += 2.0 if (_MONEY.search(s) and extract_numbers(s)) else -1.0
                 elif plan.intent == "time":
@@ -727,7 +885,7 @@ class OfflineEngine:
                     if n and n not in chosen:
                         chosen.append(n)
         # read in passage order: the best source first, each passage's sentences in order
-        first = {}
+        first: dict[int, int] = {}
         for c in sorted(chosen, key=lambda c: -c.score):
             first.setdefault(c.hit_index, len(first))
         return sorted(chosen, key=lambda c: (first[c.hit_index], c.pos))
@@ -758,7 +916,9 @@ class OfflineEngine:
             at_level = [c for c in money if _level_hit(c.text, plan.level)]
             if not at_level and money:
                 # the closest figure is one that names its own level ("mid-level ... ₹22L")
-                best = next((c for c in money if any(_level_hit(c.text, lv) for lv in LEVELS)), money[0])
+                best = next(
+                    (c for c in money if any(_level_hit(c.text, lv) for lv in LEVELS)), money[0]
+                )
                 sources = {
                     best.hit_index + 1: Citation.from_hit(best.hit_index + 1, pool[best.hit_index])
                 }
@@ -780,15 +940,20 @@ class OfflineEngine:
                 )
         return None
 
-    def _missing_unit(self, question: str, plan: Plan, cands: list[Candidate], pool: list[Hit]) -> Answer | None:
-        """"How many months/hours..." for a role whose guides give only years (or nothing)."""
+    def _missing_unit(
+        self, question: str, plan: Plan, cands: list[Candidate], pool: list[Hit]
+    ) -> Answer | None:
+        """ "How many months/hours..." for a role whose guides give only years (or nothing)."""
         m = re.search(r"\b(months?|weeks?|hours?)\b", question, re.I)
         if not m or not re.search(r"\bhow (many|long|much time)\b", question, re.I):
             return None
         unit = m.group(1).lower().rstrip("s")
         mine = [c for c in cands if not plan.roles or c.role == plan.roles[0]]
         has_unit = re.compile(rf"\d[\d–+\- ]*\s*{unit}s?\b", re.I)
-        if any(has_unit.search(c.text) for c in mine):
+        about_path = re.compile(
+            r"\b(become|becoming|ready|training|path|experience|first|zero|job|learn)", re.I
+        )
+        if any(has_unit.search(c.text) and about_path.search(c.text) for c in mine):
             return None
         role_name = self._role_name(plan, pool)
         closest = next((c for c in mine if _DURATION.search(c.text)), None)
@@ -797,11 +962,18 @@ class OfflineEngine:
             return self._abstain(question, plan, lead)
         n = closest.hit_index + 1
         sources = {n: Citation.from_hit(n, pool[closest.hit_index])}
-        body, cites, removed = check_answer(f"{lead} The closest they give is this: {_cite(closest.text, n)}", sources)
+        body, cites, removed = check_answer(
+            f"{lead} The closest they give is this: {_cite(closest.text, n)}", sources
+        )
         return Answer(
-            answer=body, citations=cites, abstained=True, engine=self.name,
-            role=plan.roles[0] if plan.roles else None, intent="time",
-            passages=[h.to_dict() for h in pool], removed_sentences=removed,
+            answer=body,
+            citations=cites,
+            abstained=True,
+            engine=self.name,
+            role=plan.roles[0] if plan.roles else None,
+            intent="time",
+            passages=[h.to_dict() for h in pool],
+            removed_sentences=removed,
         )
 
     def _role_name(self, plan: Plan, pool: list[Hit]) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import UTC, datetime
 
-from .db import write
+from .db import Conn, write
 from .errors import InputError
 
 STATES = ("done", "in_progress", "skipped")
@@ -27,7 +26,7 @@ def check_learner_id(learner_id: str) -> str:
 
 
 class ProgressStore:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Conn) -> None:
         self.db = db
 
     def ensure_learner(self, learner_id: str) -> str:

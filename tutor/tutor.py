@@ -24,6 +24,7 @@ from .settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 RETRIEVE_K = 6
+NEXT_QUESTION = "What should I do next?"
 
 
 def _today() -> str:
@@ -291,7 +292,7 @@ class Tutor:
         intent = off.detect_intent(standalone)
         streamed = False
         if intent == "next" and learner_id and (use_role or self.learner_role(learner_id)):
-            answer = self.next_steps(learner_id, use_role)
+            answer = self._next_steps(learner_id, use_role)
         else:
             hits, extra = self._retrieve(standalone, use_role)
             answer = None
@@ -458,7 +459,24 @@ class Tutor:
 
     # --- next steps ---------------------------------------------------------------------------
 
-    def next_steps(self, learner_id: str, role: str | None = None) -> Answer:
+    def next_steps(
+        self, learner_id: str, role: str | None = None, conversation_id: str | None = None
+    ) -> Answer:
+        """Cited advice; stored as an exchange when a conversation is given (the chat page)."""
+        answer = self._next_steps(learner_id, role)
+        if conversation_id:
+            answer.conversation_id = conversation_id
+            self.conversation_store.add_exchange(
+                learner_id,
+                conversation_id,
+                NEXT_QUESTION,
+                NEXT_QUESTION,
+                answer.answer,
+                answer.to_dict(),
+            )
+        return answer
+
+    def _next_steps(self, learner_id: str, role: str | None = None) -> Answer:
         check_learner_id(learner_id)
         self.ensure_learner(learner_id)
         self.retriever.refresh()
@@ -627,8 +645,8 @@ class Tutor:
             citations=cites,
             abstained=False,
             engine="offline",
-            question="What should I do next?",
-            standalone_question="What should I do next?",
+            question=NEXT_QUESTION,
+            standalone_question=NEXT_QUESTION,
             role=role,
             intent="next",
             passages=[h.to_dict() for h in hits],

@@ -360,7 +360,8 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
     )
     def next_steps(body: s.NextIn, tutor: TutorDep, learner: LearnerDep) -> dict[str, Any]:
         """Cited next-step advice from the learner's own progress (the same the sidebar shows)."""
-        return render_answer(tutor.next_steps(learner, body.role).to_dict())
+        conv = body.conversation_id or tutor.new_conversation(learner, body.role)["id"]
+        return render_answer(tutor.next_steps(learner, body.role, conv).to_dict())
 
     @app.get("/api/conversations", response_model=list[s.ConversationOut], tags=["conversations"])
     def conversations(tutor: TutorDep, learner: LearnerDep) -> list[dict[str, Any]]:

@@ -156,6 +156,8 @@ class ChatIn(BaseModel):
 class NextIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: str | None = Slug
+    # the advice joins this conversation (a new one when absent), so it survives a reload
+    conversation_id: str | None = Field(default=None, max_length=100)
 
 
 SSE_DESCRIPTION = """A `text/event-stream` of the events of `Tutor.ask_stream`, in order:

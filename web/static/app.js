@@ -346,8 +346,14 @@
     view.thinking.lastChild.textContent = "Reading your roadmap…";
     setBusy(true);
     try {
-      const a = await sendJSON("POST", "/api/next", { role: state.role });
+      const a = await sendJSON("POST", "/api/next", {
+        role: state.role, conversation_id: state.conversationId,
+      });
+      if (a.conversation_id && a.conversation_id !== state.conversationId) {
+        state.conversationId = a.conversation_id;
+      }
       finishBot(view, a);
+      loadConversations();
     } catch (err) {
       failBot(view, err, null);
       toastError(err);
