@@ -49,7 +49,9 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix="bench-ask-"))
-    settings = Settings(_env_file=None, home=home, engine="offline", openai_api_key=None, openai_base_url=None)  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None, home=home, engine="offline", openai_api_key=None, openai_base_url=None
+    )  # type: ignore[call-arg]
     t = Tutor(settings)
     t.ingest()
     for q in QUESTIONS:  # warm-up: model, BM25, engine caches
@@ -83,25 +85,51 @@ def main() -> None:
         t0 = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "tutor.cli", "ask", QUESTIONS[1], "--json"],
-            env=env, check=True, capture_output=True, cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
         )
         colds.append(time.perf_counter() - t0)
     out = {
-        "warm_ask_ms": {"n": len(times), "p50": round(pct(times, 50), 2), "p95": round(pct(times, 95), 2)},
-        "warm_ask_uncached_ms": {"n": len(uncached), "p50": round(pct(uncached, 50), 2), "p95": round(pct(uncached, 95), 2)},
-        "warm_next_ms": {"n": len(nxt), "p50": round(pct(nxt, 50), 2), "p95": round(pct(nxt, 95), 2)},
-        "cold_cli_ask_s": {"runs": [round(x, 2) for x in colds], "median": round(statistics.median(colds), 2)},
+        "warm_ask_ms": {
+            "n": len(times),
+            "p50": round(pct(times, 50), 2),
+            "p95": round(pct(times, 95), 2),
+        },
+        "warm_ask_uncached_ms": {
+            "n": len(uncached),
+            "p50": round(pct(uncached, 50), 2),
+            "p95": round(pct(uncached, 95), 2),
+        },
+        "warm_next_ms": {
+            "n": len(nxt),
+            "p50": round(pct(nxt, 50), 2),
+            "p95": round(pct(nxt, 95), 2),
+        },
+        "cold_cli_ask_s": {
+            "runs": [round(x, 2) for x in colds],
+            "median": round(statistics.median(colds), 2),
+        },
     }
     if args.json:
         print(json.dumps(out))
         return
-    print(f"warm offline ask: p50 {out['warm_ask_ms']['p50']} ms, p95 {out['warm_ask_ms']['p95']} ms "
-          f"over {len(times)} asks (target p50 <= 50 ms)")
-    print(f"warm offline ask, query embedding not cached: p50 {out['warm_ask_uncached_ms']['p50']} ms, "
-          f"p95 {out['warm_ask_uncached_ms']['p95']} ms")
-    print(f"warm next steps:  p50 {out['warm_next_ms']['p50']} ms, p95 {out['warm_next_ms']['p95']} ms")
-    print(f"cold `tutor ask` (process start, model load): median {out['cold_cli_ask_s']['median']} s "
-          f"{out['cold_cli_ask_s']['runs']}")
+    print(
+        f"warm offline ask: p50 {out['warm_ask_ms']['p50']} ms, p95 {out['warm_ask_ms']['p95']} ms "
+        f"over {len(times)} asks (target p50 <= 50 ms)"
+    )
+    print(
+        f"warm offline ask, query embedding not cached: p50 {out['warm_ask_uncached_ms']['p50']} ms, "
+        f"p95 {out['warm_ask_uncached_ms']['p95']} ms"
+    )
+    print(
+        f"warm next steps:  p50 {out['warm_next_ms']['p50']} ms, p95 {out['warm_next_ms']['p95']} ms"
+    )
+    print(
+        f"cold `tutor ask` (process start, model load): median {out['cold_cli_ask_s']['median']} s "
+        f"{out['cold_cli_ask_s']['runs']}"
+    )
 
 
 if __name__ == "__main__":
