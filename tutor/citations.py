@@ -42,6 +42,14 @@ class Citation:
         )
 
 
+def progress_citation(n: int, title: str, heading: str, text: str, source: str) -> Citation:
+    """The learner's own records or a pace calculation, shown as text so it can be checked."""
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    return Citation(n, "progress", title, heading, text, source, today, kind="progress")
+
+
 @dataclass
 class Answer:
     answer: str

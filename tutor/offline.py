@@ -919,25 +919,9 @@ class OfflineEngine:
                 best = next(
                     (c for c in money if any(_level_hit(c.text, lv) for lv in LEVELS)), money[0]
                 )
-                sources = {
-                    best.hit_index + 1: Citation.from_hit(best.hit_index + 1, pool[best.hit_index])
-                }
                 where = f" in {plan.region}" if plan.region else ""
                 lead = f"My guides give no {plan.level}-level figure{where}."
-                text = (
-                    f"{lead} The closest they give is this: {_cite(best.text, best.hit_index + 1)}"
-                )
-                body, cites, removed = check_answer(text, sources)
-                return Answer(
-                    answer=body,
-                    citations=cites,
-                    abstained=True,
-                    engine=self.name,
-                    role=plan.roles[0] if plan.roles else None,
-                    intent="pay",
-                    passages=[h.to_dict() for h in pool],
-                    removed_sentences=removed,
-                )
+                return self._closest(lead, best, pool, plan, "pay")
         return None
 
     def _missing_unit(
@@ -960,18 +944,23 @@ class OfflineEngine:
         lead = f"My guides give no figure in {unit}s for becoming a {role_name}."
         if closest is None:
             return self._abstain(question, plan, lead)
-        n = closest.hit_index + 1
-        sources = {n: Citation.from_hit(n, pool[closest.hit_index])}
-        body, cites, removed = check_answer(
-            f"{lead} The closest they give is this: {_cite(closest.text, n)}", sources
-        )
+        return self._closest(lead, closest, pool, plan, "time")
+
+    def _closest(
+        self, lead: str, best: Candidate, pool: list[Hit], plan: Plan, intent: str
+    ) -> Answer:
+        """An abstention that still shows, cited, the nearest thing the guides do give."""
+        n = best.hit_index + 1
+        sources = {n: Citation.from_hit(n, pool[best.hit_index])}
+        text = f"{lead} The closest they give is this: {_cite(best.text, n)}"
+        body, cites, removed = check_answer(text, sources)
         return Answer(
             answer=body,
             citations=cites,
             abstained=True,
             engine=self.name,
             role=plan.roles[0] if plan.roles else None,
-            intent="time",
+            intent=intent,
             passages=[h.to_dict() for h in pool],
             removed_sentences=removed,
         )

@@ -6,12 +6,11 @@ import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from . import offline as off
-from .citations import Answer, Citation, check_answer
+from .citations import Answer, Citation, check_answer, progress_citation
 from .conversations import ConversationStore
 from .errors import InputError, LLMError, NotFound
 from .index import Index, IngestReport, ProgressFactory
@@ -25,10 +24,6 @@ from .settings import Settings, get_settings
 log = logging.getLogger(__name__)
 RETRIEVE_K = 6
 NEXT_QUESTION = "What should I do next?"
-
-
-def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
 
 
 class Tutor:
@@ -376,16 +371,7 @@ class Tutor:
             f"= {off.fmt_num(months)} months."
         )
         ans.citations.append(
-            Citation(
-                n,
-                "progress",
-                "Pace estimate",
-                rm.role_title,
-                calc,
-                "Career Tutor calculation",
-                _today(),
-                kind="progress",
-            )
+            progress_citation(n, "Pace estimate", rm.role_title, calc, "Career Tutor calculation")
         )
         ans.answer += f" At {off.fmt_num(hours)} hours a week, that plan stretches to about {off.fmt_num(months)} months [{n}]."
         return ans
@@ -547,15 +533,12 @@ class Tutor:
                 + "."
             )
         pn = len(sources) + 1
-        sources[pn] = Citation(
+        sources[pn] = progress_citation(
             pn,
-            "progress",
             "Your roadmap progress",
             rm.role_title,
             " ".join(p_text),
             "Career Tutor progress records",
-            _today(),
-            kind="progress",
         )
         lines: list[str] = []
         if phase:
@@ -605,15 +588,8 @@ class Tutor:
                 f"{off.fmt_num(rm.expected_months)} × {off.fmt_num(remaining_w)}/{off.fmt_num(total_w)} × "
                 f"{off.fmt_num(rm.hours_per_week)}/{off.fmt_num(h_use)} = {off.fmt_num(months)} months."
             )
-            sources[cn] = Citation(
-                cn,
-                "progress",
-                "Pace estimate",
-                rm.role_title,
-                calc,
-                "Career Tutor calculation",
-                _today(),
-                kind="progress",
+            sources[cn] = progress_citation(
+                cn, "Pace estimate", rm.role_title, calc, "Career Tutor calculation"
             )
             marks = f"[{dn}][{cn}]" if dn else f"[{cn}]"
             who = "your" if hours else "the guide's"
@@ -625,15 +601,12 @@ class Tutor:
                 lines.append("Set your own weekly hours for a personal estimate.")
         elif nxt:
             cn = len(sources) + 1
-            sources[cn] = Citation(
+            sources[cn] = progress_citation(
                 cn,
-                "progress",
                 "Pace estimate",
                 rm.role_title,
                 rm.duration_note or "The roadmap gives no time estimate.",
                 "Career Tutor roadmap",
-                _today(),
-                kind="progress",
             )
             lines.append(
                 f"The guide for this role gives no weekly hours or month count for its roadmap [{cn}]."
