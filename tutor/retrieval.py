@@ -191,7 +191,6 @@ class Retriever:
         self.chunks: list[Chunk] = []
         self._by_id: dict[str, Chunk] = {}
         self._bm25: BM25Okapi | None = None
-        self._df: dict[str, int] = {}
 
     def refresh(self) -> None:
         gen = self.index.generation()
@@ -206,11 +205,6 @@ class Retriever:
             # the question is the strongest lexical evidence a passage has
             docs = [tokenize(c.embed_text) + tokenize(" ".join(c.section_path)) for c in chunks]
             self._bm25 = BM25Okapi(docs) if chunks else None
-            df: dict[str, int] = {}
-            for d in docs:
-                for t in set(d):
-                    df[t] = df.get(t, 0) + 1
-            self._df = df
             self.chunks = chunks
             self._generation = gen
 
@@ -243,15 +237,6 @@ class Retriever:
                 break
         return out
 
-    def _lexical_weight(self, query: str) -> float:
-        """Trust BM25 more when the query names a rare exact term ("SQL", "Zendesk", "CSIA").
-
-        The embedder knows such words only vaguely (it ranked the SQL milestone about 30th for
-        "do I need SQL as a CSM?"), while a term found in three passages or fewer pins them down.
-        """
-        rare = [t for t in set(tokenize(query)) if 0 < self._df.get(t, 0) <= 3 and not t.isdigit()]
-        return 1.3 if rare else 1.0
-
     def _dense_ranked(self, query: str, role: str | None, n: int) -> list[str]:
         vec = self.index.embedder.embed_query(expand_acronyms(query))
         # over-fetch: vectors of an interrupted ingest may be present but are not live
@@ -275,9 +260,9 @@ class Retriever:
         dense = self._dense_ranked(query, role, pool) if mode in ("hybrid", "dense") else []
         lexical = self._bm25_ranked(query, role, pool) if mode in ("hybrid", "bm25") else []
         scores: dict[str, float] = {}
-        for ranks, weight in ((dense, 1.0), (lexical, self._lexical_weight(query))):
+        for ranks in (dense, lexical):
             for r, cid in enumerate(ranks):
-                scores[cid] = scores.get(cid, 0.0) + weight / (RRF_K + r + 1)
+                scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + r + 1)
         d_rank = {cid: r + 1 for r, cid in enumerate(dense)}
         b_rank = {cid: r + 1 for r, cid in enumerate(lexical)}
         ordered = sorted(scores, key=lambda cid: (-scores[cid], cid))
