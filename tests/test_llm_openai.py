@@ -391,3 +391,36 @@ def test_followup_rewrite_falls_back_to_the_offline_rule(
     assert ans.engine == "openai"  # only the rewrite failed; the answer still came from the model
     assert ans.notice is None
     assert len(chat_requests(srv)) == 3
+
+
+# --- next-step advice through prompts/next_step.j2 ------------------------------------------
+
+
+def test_next_steps_are_written_by_the_model_with_computed_pace(
+    openai_tutor: Callable[..., Tutor], srv: FakeOpenAI
+) -> None:
+    t = openai_tutor()
+    learner = "llm-next-1"
+    t.set_progress(learner, "csm-m-run-10-qbrs", "done")
+    t.set_hours(learner, 5)
+    srv.script(echo())
+    a = t.next_steps(learner, "customer-success-manager").to_dict()
+    assert a["engine"] == "openai" and a["notice"] is None
+    prompt = user_prompt(chat_requests(srv)[-1].body)
+    assert "Milestones to work on next" in prompt and "csm-m-health-framework-adopted" in prompt
+    assert "csm-m-run-10-qbrs:" not in prompt  # done: not offered again
+    # the pace stays the tutor's own arithmetic, cited to a progress source that shows it
+    pace = [c for c in a["citations"] if c["kind"] == "progress" and "=" in c["text"]]
+    assert pace and "at 5 hours a week" in pace[0]["text"]
+    assert_valid_citations(a)
+
+
+def test_next_steps_fall_back_when_the_model_fails(
+    openai_tutor: Callable[..., Tutor], srv: FakeOpenAI
+) -> None:
+    t = openai_tutor()
+    srv.script(Error(500), Error(500), Error(500))
+    a = t.next_steps("llm-next-2", "customer-success-manager").to_dict()
+    assert a["engine"] == "offline" and "offline engine" in (a["notice"] or "")
+    assert "Run at least 10 QBRs" in a["answer"]
+    assert_valid_citations(a)

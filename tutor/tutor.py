@@ -16,7 +16,7 @@ from .errors import InputError, LLMError, NotFound
 from .index import Index, IngestReport, ProgressFactory
 from .llm import ChatModel, OpenAIChatModel, complete
 from .progress import ProgressStore, check_learner_id
-from .prompts import Budget, build_answer_messages, render
+from .prompts import MAX_SENTENCES, Budget, build_answer_messages, passage_view, render
 from .retrieval import Hit, Mode, Retriever
 from .roadmaps import Roadmap, find_milestone, load_roadmaps
 from .settings import Settings, get_settings
@@ -462,6 +462,40 @@ class Tutor:
             )
         return answer
 
+    def _llm_next_steps(
+        self,
+        role_title: str,
+        progress: str,
+        nxt: list[Any],
+        hits: list[Hit],
+        sources: dict[int, Citation],
+    ) -> str:
+        """The model writes the advice (prompts/next_step.j2); pace and records stay computed."""
+        assert self.chat_model is not None
+        user = render(
+            self.settings.prompts_dir,
+            "next_step",
+            role_title=role_title,
+            progress=progress,
+            next_milestones=[{"id": m.id, "title": m.title, "phase": p.title} for p, m in nxt],
+            passages=[passage_view(h) for h in hits],
+        )
+        system = render(
+            self.settings.prompts_dir,
+            "system",
+            roles=[r["title"] for r in self.roles()],
+            max_sentences=MAX_SENTENCES,
+        )
+        raw = complete(
+            self.chat_model,
+            [{"role": "system", "content": system}, {"role": "user", "content": user}],
+            self.settings.max_output_tokens,
+        )
+        body, cites, _ = check_answer(raw, {n: c for n, c in sources.items() if c.kind == "guide"})
+        if not body or not cites:
+            raise LLMError("The model's advice could not be verified against the guides.")
+        return raw  # checked again, with the computed lines, by the caller
+
     def _next_steps(self, learner_id: str, role: str | None = None) -> Answer:
         check_learner_id(learner_id)
         self.ensure_learner(learner_id)
@@ -561,6 +595,7 @@ class Tutor:
                 why = off._cite(best, [n]) if best else ""
             status = " (in progress)" if states.get(m.id) == "in_progress" else ""
             lines.append(f"- **{m.title}**{status} [{pn}]. {why}".strip())
+        advice, lines = lines, []  # what follows is computed, whoever writes the advice
         if prog["removed"]:
             lines.append(
                 f"Your records also keep {len(prog['removed'])} milestone(s) that the roadmap no longer lists [{pn}]."
@@ -611,13 +646,20 @@ class Tutor:
             lines.append(
                 f"The guide for this role gives no weekly hours or month count for its roadmap [{cn}]."
             )
-        text = "\n".join(lines)
-        body, cites, removed = check_answer(text, sources)
+        engine, notice = "offline", None
+        if self.chat_model is not None and nxt:
+            try:
+                advice = [self._llm_next_steps(rm.role_title, " ".join(p_text), nxt, hits, sources)]
+                engine = "openai"
+            except LLMError as exc:
+                notice = f"The language model was unavailable ({exc.message}), so this advice comes from the offline engine."
+        body, cites, removed = check_answer("\n".join(advice + lines), sources)
         return Answer(
             answer=body,
             citations=cites,
             abstained=False,
-            engine="offline",
+            engine=engine,
+            notice=notice,
             question=NEXT_QUESTION,
             standalone_question=NEXT_QUESTION,
             role=role,
