@@ -65,3 +65,28 @@ def test_cached_encoding_is_used(fresh_tokens, monkeypatch: pytest.MonkeyPatch) 
 def test_encoding_choice_by_model() -> None:
     assert tokens.encoding_name_for("gpt-4o-mini") == "o200k_base"
     assert tokens.encoding_name_for("llama3.1:8b") == "cl100k_base"
+
+
+@pytest.mark.skipif(
+    not SHARED_CACHE.is_dir(), reason="../shared/tiktoken-cache is not beside the checkout"
+)
+def test_chunks_do_not_depend_on_tiktoken_being_cached(
+    fresh_tokens, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, embedder
+) -> None:
+    """Same chunk ids either way, so eval numbers match on machines without the cache."""
+    import tiktoken.registry
+    from conftest import make_settings
+
+    from tutor.index import Index
+
+    ix = Index(make_settings(tmp_path / "home"), embedder=embedder)
+    docs, _ = ix.load()
+    monkeypatch.setattr(tokens, "_cache_dirs", lambda: [SHARED_CACHE])
+    assert tokens.have_tiktoken()
+    with_cache = [c.id for c in ix.chunk(docs)[0]]
+    fresh_tokens._encoding.cache_clear()
+    monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
+    monkeypatch.setattr(tokens, "_cache_dirs", lambda: [tmp_path / "empty"])
+    assert not tokens.have_tiktoken()
+    assert [c.id for c in ix.chunk(docs)[0]] == with_cache
+    ix.close()

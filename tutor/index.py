@@ -26,7 +26,7 @@ from .embedding import Embedder, make_embedder
 from .errors import ConfigError, CorpusError, IndexNotReady
 from .ingestion import Document, discover, load_document, validate_role_slug
 from .settings import Settings
-from .tokens import count_tokens
+from .tokens import count_tokens, have_tiktoken
 
 log = logging.getLogger(__name__)
 
@@ -238,10 +238,15 @@ class Index:
 
     def chunk(self, docs: list[Document]) -> tuple[list[Chunk], int]:
         emb = self.embedder
+        exact = have_tiktoken()
 
         def count(text: str) -> int:
-            # tiktoken bounds the prompt budget, the embedder's own tokenizer its input: respect both
-            return max(count_tokens(text), emb.count_tokens(text))
+            # tiktoken bounds the prompt budget, the embedder's own tokenizer its input: respect
+            # both. Without tiktoken's files the chars/3.5 estimate must not move chunk
+            # boundaries (the eval gate failed on a machine without ../shared): the embedder's
+            # WordPiece count, always available, is the larger of the two for English anyway.
+            n = emb.count_tokens(text)
+            return max(count_tokens(text), n) if exact else n
 
         limit = min(self.settings.chunk_tokens, emb.max_tokens)
         chunks: list[Chunk] = []
