@@ -481,3 +481,33 @@ def test_next_steps_needs_a_role_when_the_learner_has_none(shipped: Tutor) -> No
     with pytest.raises(InputError) as err:
         shipped.next_steps(me)
     assert err.value.hint and CSM in err.value.hint and SUP in err.value.hint
+
+
+def test_delete_learner_forgets_everything_and_only_them(make_tutor: Any, shipped: Any) -> None:
+    t = make_tutor(home=shipped.settings.home)
+    for who in ("forget-gone", "forget-kept"):
+        t.set_progress(who, "csm-m-run-10-qbrs", "done")
+        conv = t.new_conversation(who, CSM)["id"]
+        t.ask("How much does a CSM make in Germany?", learner_id=who, conversation_id=conv)
+    assert t.delete_learner("forget-gone") is True
+    assert t.delete_learner("forget-gone") is False  # already forgotten
+    db = t.index.db
+    tables = (
+        ("learners", "id"),
+        ("progress", "learner_id"),
+        ("progress_events", "learner_id"),
+        ("conversations", "learner_id"),
+    )
+    for table, col in tables:
+        assert (
+            db.execute(f"select count(*) from {table} where {col} = 'forget-gone'").fetchone()[0]
+            == 0
+        )
+        assert (
+            db.execute(f"select count(*) from {table} where {col} = 'forget-kept'").fetchone()[0]
+            >= 1
+        )
+    orphans = (
+        "select count(*) from messages where conversation_id not in (select id from conversations)"
+    )
+    assert db.execute(orphans).fetchone()[0] == 0

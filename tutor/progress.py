@@ -87,6 +87,20 @@ class ProgressStore:
                 "update learners set hours_per_week = ? where id = ?", (hours, learner_id)
             )
 
+    def delete_learner(self, learner_id: str) -> bool:
+        """Forget a learner: progress, history and conversations, in one transaction."""
+        check_learner_id(learner_id)
+        with write(self.db):
+            convs = "select id from conversations where learner_id = ?"
+            self.db.execute(
+                f"delete from messages where conversation_id in ({convs})", (learner_id,)
+            )
+            self.db.execute("delete from conversations where learner_id = ?", (learner_id,))
+            self.db.execute("delete from progress where learner_id = ?", (learner_id,))
+            self.db.execute("delete from progress_events where learner_id = ?", (learner_id,))
+            gone = self.db.execute("delete from learners where id = ?", (learner_id,)).rowcount
+        return bool(gone)
+
     def set_role(self, learner_id: str, role: str) -> None:
         self.ensure_learner(learner_id)
         with write(self.db):

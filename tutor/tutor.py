@@ -134,6 +134,9 @@ class Tutor:
         self.progress_store.set_state(learner_id, rm.role, milestone_id, state)
         return self.progress(learner_id, rm.role)
 
+    def delete_learner(self, learner_id: str) -> bool:
+        return self.progress_store.delete_learner(learner_id)
+
     def set_hours(self, learner_id: str, hours_per_week: float) -> None:
         self.progress_store.set_hours(learner_id, hours_per_week)
 

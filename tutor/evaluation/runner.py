@@ -36,7 +36,18 @@ def _as_dict(answer: Any) -> dict[str, Any]:
 
 
 def answer_case(tutor: Any, case: Case, run_id: str) -> dict[str, Any]:
-    """One case through the public API: progress in a fresh learner, earlier turns first."""
+    """One case through the public API: progress in a fresh learner, earlier turns first.
+
+    The learner is deleted afterwards, so runs leave nothing behind in TUTOR_HOME.
+    """
+    try:
+        return _answer_case(tutor, case, run_id)
+    finally:
+        if case.needs_learner:
+            tutor.delete_learner(f"eval-{run_id}-{case.id}"[:64])
+
+
+def _answer_case(tutor: Any, case: Case, run_id: str) -> dict[str, Any]:
     learner = None
     if case.needs_learner:
         learner = f"eval-{run_id}-{case.id}"[:64]
