@@ -16,7 +16,7 @@ from tutor.chunking import Chunk, chunk_document, chunk_id, dedupe
 from tutor.errors import CorpusError
 from tutor.index import Index
 from tutor.ingestion import Document, Section
-from tutor.tokens import count_tokens
+from tutor.tokens import count_tokens, have_tiktoken
 
 # 2000 is above MiniLM's 256: the embedder's limit must win. Below 96 tokens the shipped guides'
 # longest heading paths leave no room for text (a CorpusError, tested below), so the smallest
@@ -100,7 +100,8 @@ def test_every_chunk_fits_both_tokenizers_and_the_model(
     for c in chunks:
         by_tiktoken = count_tokens(c.embed_text)
         by_model = embedder.count_tokens(c.embed_text)
-        assert by_tiktoken <= limit, (c.breadcrumb, by_tiktoken)
+        if have_tiktoken():  # without its files count_tokens is an estimate, not a tiktoken count
+            assert by_tiktoken <= limit, (c.breadcrumb, by_tiktoken)
         assert by_model <= limit, (c.breadcrumb, by_model)
         # the model would silently cut anything longer than its max_seq_length
         assert by_model <= embedder.max_tokens
