@@ -378,6 +378,10 @@ _INTENT_HEADING = {
     "roadmap": r"\b(roadmap|phase|step|months)\b",
     "outlook": r"\b(outlook|demand|trend|market)\b",
 }
+_LIST_QUESTION = re.compile(
+    r"^\s*(which|what)\s+(\w+\s+){0,2}\w+s\b(?!\s+(is|does)\b)|\b(list|name|examples? of|kinds? of|types? of)\b",
+    re.I,
+)
 _OVERVIEW = re.compile(
     r"\b(lists?|names?|describes?|groups?|lays out|sets out|covers?|structures?|tells?)\b.{0,60}"
     r"\b(two|three|four|five|six|seven|eight|nine|ten|twenty|several|\d+)\b",
@@ -509,7 +513,7 @@ def canon_tokens(text: str, query: bool = False) -> set[str]:
     toks = {
         t[:-3] if len(t) > 6 and t.endswith("ing") else t
         for t in toks
-        if len(t) > 1 and t not in _GLUE
+        if (len(t) > 1 or t.isdigit()) and t not in _GLUE
     }
     out = {_CANON.get(t, t) for t in toks}
     if query and "make" in toks:
@@ -621,6 +625,7 @@ class Plan:
     region: str | None
     level: str | None
     roles: list[str]
+    wants_list: bool = False  # "which portfolio projects ...": the answer is several items
 
 
 class OfflineEngine:
@@ -672,7 +677,14 @@ class OfflineEngine:
         roles = detect_roles(question)
         if role and role not in roles:
             roles = [role, *roles]
-        return Plan(detect_intent(question), detect_region(question), detect_level(question), roles)
+        wants_list = bool(_LIST_QUESTION.search(question))
+        return Plan(
+            detect_intent(question),
+            detect_region(question),
+            detect_level(question),
+            roles,
+            wants_list,
+        )
 
     def answer(
         self,
@@ -798,9 +810,13 @@ class OfflineEngine:
         # words no guide contains cannot be matched; they count against relevance in answer()
         q_weight = sum(self.idf(t) for t in base if t in self._df) or 1.0
         region_words = region_words_of(base, plan.region)
+        # "months 6 to 8", "phase 2": numbers that name a section of the guides
+        q_nums = {t for t in base if t.isdigit() and len(t) <= 2}
         for i, hit in enumerate(pool):
             heading = " ".join(hit.chunk.section_path)
             heading_tokens = canon_tokens(heading)
+            # the section the question names by its numbers
+            heading_bonus_num = 2.5 if q_nums and q_nums <= heading_tokens else 0.0
             heading_bonus = (
                 1.0
                 if _INTENT_HEADING.get(plan.intent)
@@ -816,7 +832,7 @@ class OfflineEngine:
                 ):  # "Berlin" answers "European"
                     matched += sum(self.idf(t) for t in region_words - toks)
                 coverage = min(1.0, matched / q_weight)
-                score = 5.0 * coverage + 0.6 / (1 + i) + heading_bonus
+                score = 5.0 * coverage + 0.6 / (1 + i) + heading_bonus + heading_bonus_num
                 if _NEGATIVE.search(s) and not _ASKS_SOURCE.search(" ".join(content)):
                     score -= 1.5  # "the page does not say..." is for questions about sources
                 if plan.intent == "time" and re.search(
@@ -854,6 +870,8 @@ class OfflineEngine:
 
     def _choose(self, cands: list[Candidate], plan: Plan) -> list[Candidate]:
         limit = {"pay": 3, "time": 3, "skills": 4, "roadmap": 4, "compare": 4}.get(plan.intent, 3)
+        if plan.wants_list:
+            limit += 1
         floor = cands[0].score * 0.45
         chosen: list[Candidate] = []
         per_hit: dict[int, int] = {}
@@ -870,7 +888,8 @@ class OfflineEngine:
                 break
             if c.score < floor or c in chosen:
                 continue
-            if per_hit.get(c.hit_index, 0) >= (3 if plan.intent in ("skills", "roadmap") else 2):
+            cap = 4 if plan.wants_list else 3 if plan.intent in ("skills", "roadmap") else 2
+            if per_hit.get(c.hit_index, 0) >= cap:
                 continue
             if any(_jaccard(c.tokens, o.tokens) > 0.55 for o in chosen):
                 continue
@@ -935,7 +954,7 @@ class OfflineEngine:
         mine = [c for c in cands if not plan.roles or c.role == plan.roles[0]]
         has_unit = re.compile(rf"\d[\d–+\- ]*\s*{unit}s?\b", re.I)
         about_path = re.compile(
-            r"\b(become|becoming|ready|training|path|experience|first|zero|job|learn)", re.I
+            r"\b(become|becoming|ready|training|path|experience|first|zero|job|learn)\b", re.I
         )
         if any(has_unit.search(c.text) and about_path.search(c.text) for c in mine):
             return None

@@ -190,6 +190,7 @@ class Retriever:
         self._generation: str | None = None
         self.chunks: list[Chunk] = []
         self._by_id: dict[str, Chunk] = {}
+        self._sections: dict[tuple[str, str], list[Chunk]] = {}
         self._bm25: BM25Okapi | None = None
 
     def refresh(self) -> None:
@@ -201,6 +202,10 @@ class Retriever:
                 return
             chunks = self.index.live_chunks()
             self._by_id = {c.id: c for c in chunks}
+            sections: dict[tuple[str, str], list[Chunk]] = {}
+            for c in chunks:
+                sections.setdefault((c.guide, " > ".join(c.section_path)), []).append(c)
+            self._sections = {k: sorted(v, key=lambda c: c.position) for k, v in sections.items()}
             # the section path counts twice (it also opens embed_text): a heading that matches
             # the question is the strongest lexical evidence a passage has
             docs = [tokenize(c.embed_text) + tokenize(" ".join(c.section_path)) for c in chunks]
@@ -219,6 +224,25 @@ class Retriever:
         if role not in roles:
             known = ", ".join(sorted(roles)) or "none (run `tutor ingest`)"
             raise NotFound(f"Unknown role '{role}'.", f"Known roles: {known}.")
+
+    def _whole_section(self, best: Chunk) -> Chunk:
+        """The section a chunk belongs to, under the best chunk's id.
+
+        Chunks are what we embed and rank; sections are what a learner reads and what one
+        result stands for. A split section must not hide its other half: "Months 6–8" was
+        represented by a 29-word tail while its 117-word body, with the answer, was dropped.
+        """
+        parts = self._sections.get((best.guide, " > ".join(best.section_path)), [best])
+        if len(parts) == 1:
+            return best
+        return Chunk(
+            id=best.id,
+            text="\n\n".join(p.text for p in parts),
+            heading=best.heading,
+            section_path=best.section_path,
+            position=parts[0].position,
+            meta=best.meta,
+        )
 
     def _bm25_ranked(self, query: str, role: str | None, n: int) -> list[str]:
         if self._bm25 is None:
@@ -274,7 +298,7 @@ class Retriever:
             if key in seen_sections:  # one passage per section: the next one adds nothing new
                 continue
             seen_sections.add(key)
-            hits.append(Hit(c, scores[cid], d_rank.get(cid), b_rank.get(cid)))
+            hits.append(Hit(self._whole_section(c), scores[cid], d_rank.get(cid), b_rank.get(cid)))
             if len(hits) >= k:
                 break
         return hits
