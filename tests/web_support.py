@@ -18,17 +18,8 @@ import uvicorn
 
 from tutor.settings import PROJECT_ROOT
 from web.app import create_app
+from web.screenshots import CHROMIUM_ARGS  # noqa: F401  (re-exported: one list of flags for tests and docs)
 
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 XSS = "window.__xss=1"
 
 

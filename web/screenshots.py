@@ -23,6 +23,8 @@ from typing import Any
 
 from tutor.settings import PROJECT_ROOT, Settings, hf_offline
 
+# Headless Debian chromium in a sandbox with no internet: without the background-networking
+# flags it keeps trying (and failing) to reach Google's hosts.
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
