@@ -84,7 +84,3 @@ class Forbidden(TutorError):
 def exit_code_for(exc: BaseException) -> int:
     """CLI exit code: 1 for anything unexpected."""
     return exc.exit_code if isinstance(exc, TutorError) else 1
-
-
-def status_for(exc: BaseException) -> int:
-    return exc.status if isinstance(exc, TutorError) else 500

@@ -87,7 +87,10 @@ class Index:
     ) -> None:
         self.settings = settings
         self._embedder = embedder
-        self.db = db or dbmod.Database(settings.ensure_home() / "tutor.db")
+        if db is None:
+            settings.ensure_home()
+            db = dbmod.Database(settings.db_path)
+        self.db = db
         self._client: Any = None
         self._collection: Any = None
 

@@ -100,8 +100,3 @@ class ProgressStore:
             self.db.execute("delete from progress_events where learner_id = ?", (learner_id,))
             gone = self.db.execute("delete from learners where id = ?", (learner_id,)).rowcount
         return bool(gone)
-
-    def set_role(self, learner_id: str, role: str) -> None:
-        self.ensure_learner(learner_id)
-        with write(self.db):
-            self.db.execute("update learners set role = ? where id = ?", (role, learner_id))

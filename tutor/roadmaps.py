@@ -60,12 +60,6 @@ class Roadmap(BaseModel):
     def milestones(self) -> list[Milestone]:
         return [m for p in self.phases for m in p.milestones]
 
-    def phase_of(self, milestone_id: str) -> Phase | None:
-        for p in self.phases:
-            if any(m.id == milestone_id for m in p.milestones):
-                return p
-        return None
-
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
 
