@@ -18,7 +18,12 @@ from tutor.settings import get_settings
 
 
 def run_cli(
-    monkeypatch: pytest.MonkeyPatch, embedder: Any, home: Path, corpus: Path, *args: str
+    monkeypatch: pytest.MonkeyPatch,
+    embedder: Any,
+    home: Path,
+    corpus: Path,
+    *args: str,
+    input: str | None = None,
 ) -> Result:
     monkeypatch.setattr("tutor.index.make_embedder", lambda settings: embedder)
     env = {
@@ -35,7 +40,9 @@ def run_cli(
     }
     get_settings.cache_clear()
     try:
-        return CliRunner().invoke(cli.main, list(args), env=env, catch_exceptions=False)
+        return CliRunner().invoke(
+            cli.main, list(args), env=env, input=input, catch_exceptions=False
+        )
     finally:
         get_settings.cache_clear()
 
