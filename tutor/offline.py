@@ -400,6 +400,7 @@ class Candidate:
     role: str = ""
     coverage: float = 0.0  # idf-weighted share of the question's words the sentence has
     pos: int = 0  # sentence index within its passage
+    named_section: bool = False  # its section is the one the question names by number
 
 
 _PARENT = {
@@ -784,7 +785,9 @@ class OfflineEngine:
                 )
             )
         lines += [_cite(c.text, c.hit_index + 1) for c in chosen]
-        bullets = plan.intent in ("skills", "roadmap", "compare") and len(chosen) > 2
+        bullets = (plan.intent in ("skills", "roadmap", "compare") or plan.wants_list) and len(
+            chosen
+        ) > 2
         text = "\n".join(f"- {x}" for x in lines) if bullets else " ".join(lines)
         body, cites, removed = check_answer(text, sources)
         return Answer(
@@ -864,14 +867,18 @@ class OfflineEngine:
                     score -= 1.5  # an unqualified pay question means the US first
                 if plan.level:
                     score += 1.5 if _level_hit(s, plan.level) else -0.3
-                cands.append(Candidate(s, i, score, toks, hit.chunk.role, coverage, pos))
+                cands.append(
+                    Candidate(
+                        s, i, score, toks, hit.chunk.role, coverage, pos, heading_bonus_num > 0
+                    )
+                )
         cands.sort(key=lambda c: (-c.score, c.hit_index))
         return cands
 
     def _choose(self, cands: list[Candidate], plan: Plan) -> list[Candidate]:
         limit = {"pay": 3, "time": 3, "skills": 4, "roadmap": 4, "compare": 4}.get(plan.intent, 3)
         if plan.wants_list:
-            limit += 1
+            limit += 2
         floor = cands[0].score * 0.45
         chosen: list[Candidate] = []
         per_hit: dict[int, int] = {}
@@ -889,6 +896,8 @@ class OfflineEngine:
             if c.score < floor or c in chosen:
                 continue
             cap = 4 if plan.wants_list else 3 if plan.intent in ("skills", "roadmap") else 2
+            if c.named_section:
+                cap = 5  # "months 3 to 5": the learner asked for that section, so give it
             if per_hit.get(c.hit_index, 0) >= cap:
                 continue
             if any(_jaccard(c.tokens, o.tokens) > 0.55 for o in chosen):
