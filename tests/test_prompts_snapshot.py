@@ -17,7 +17,14 @@ import pytest
 from jinja2 import UndefinedError
 
 from tutor.errors import ConfigError
-from tutor.prompts import MAX_SENTENCES, Budget, build_answer_messages, passage_view, render
+from tutor.prompts import (
+    MAX_SENTENCES,
+    Budget,
+    build_answer_messages,
+    passage_view,
+    render,
+    render_answer_prompt,
+)
 from tutor.retrieval import Hit
 from tutor.tutor import Tutor
 
@@ -87,14 +94,7 @@ def test_system_prompt_snapshot(prompts_dir: Path) -> None:
 
 
 def test_answer_prompt_snapshot(prompts_dir: Path, answer_hits: list[Hit]) -> None:
-    text = render(
-        prompts_dir,
-        "answer",
-        progress=PROGRESS,
-        question=QUESTION,
-        passages=[passage_view(h) for h in answer_hits],
-        max_sentences=MAX_SENTENCES,
-    )
+    text = render_answer_prompt(prompts_dir, QUESTION, answer_hits, PROGRESS)
     check_snapshot("answer", text)
 
 
@@ -163,14 +163,7 @@ def test_passages_are_numbered_quoted_blocks(prompts_dir: Path, answer_hits: lis
 def test_progress_block_is_labelled_as_records_not_a_passage(
     prompts_dir: Path, answer_hits: list[Hit]
 ) -> None:
-    text = render(
-        prompts_dir,
-        "answer",
-        progress=PROGRESS,
-        question=QUESTION,
-        passages=[passage_view(h) for h in answer_hits],
-        max_sentences=MAX_SENTENCES,
-    )
+    text = render_answer_prompt(prompts_dir, QUESTION, answer_hits, PROGRESS)
     assert "from the tutor's records, not a passage" in text
     assert text.index(PROGRESS) < text.index("[1] ")
 

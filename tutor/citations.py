@@ -68,6 +68,11 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The inverse of to_dict: an answer event from ask_stream back into an Answer."""
+        return cls(**{**data, "citations": [Citation(**c) for c in data["citations"]]})
+
 
 # --- numbers ------------------------------------------------------------------------------
 

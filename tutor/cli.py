@@ -186,7 +186,7 @@ def ask(
 def _stream_answer(
     t: Any, question: str, role: str | None, learner: str | None, conversation: str | None
 ) -> Any:
-    from .citations import Answer, Citation
+    from .citations import Answer
 
     final = None
     printed = False
@@ -202,7 +202,7 @@ def _stream_answer(
     if printed:
         click.echo()
     assert final is not None
-    ans = Answer(**{**final, "citations": [Citation(**c) for c in final["citations"]]})
+    ans = Answer.from_dict(final)
     if ans.engine != "offline" or ans.notice:
         # a model's raw stream may differ from the checked answer: show the checked one
         click.secho("Checked answer:", bold=True)

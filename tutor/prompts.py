@@ -46,6 +46,20 @@ def passage_view(hit: Hit) -> dict[str, str]:
     }
 
 
+def render_answer_prompt(
+    prompts_dir: Path, question: str, hits: list[Hit], progress: str = ""
+) -> str:
+    """The user message of an answer: progress, numbered quoted passages, the question."""
+    return render(
+        prompts_dir,
+        "answer",
+        progress=progress,
+        question=question,
+        passages=[passage_view(h) for h in hits],
+        max_sentences=MAX_SENTENCES,
+    )
+
+
 @dataclass
 class Budget:
     """How the context window is shared: the answer's room is reserved first."""
@@ -81,14 +95,7 @@ def build_answer_messages(
     kept = list(hits)
 
     def assemble() -> list[dict[str, str]]:
-        user = render(
-            prompts_dir,
-            "answer",
-            progress=progress,
-            question=question,
-            passages=[passage_view(h) for h in kept],
-            max_sentences=MAX_SENTENCES,
-        )
+        user = render_answer_prompt(prompts_dir, question, kept, progress)
         return [{"role": "system", "content": system}, *turns, {"role": "user", "content": user}]
 
     messages = assemble()

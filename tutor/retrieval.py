@@ -191,6 +191,7 @@ class Retriever:
         self.chunks: list[Chunk] = []
         self._by_id: dict[str, Chunk] = {}
         self._sections: dict[tuple[str, str], list[Chunk]] = {}
+        self._roles: dict[str, str] = {}
         self._bm25: BM25Okapi | None = None
 
     def refresh(self) -> None:
@@ -210,12 +211,14 @@ class Retriever:
             # the question is the strongest lexical evidence a passage has
             docs = [tokenize(c.embed_text) + tokenize(" ".join(c.section_path)) for c in chunks]
             self._bm25 = BM25Okapi(docs) if chunks else None
+            self._roles = {c.role: str(c.meta.get("role_title", c.role)) for c in chunks}
             self.chunks = chunks
             self._generation = gen
 
     def roles(self) -> dict[str, str]:
+        """Role slug -> title, computed once per index generation (asked several times per answer)."""
         self.refresh()
-        return {c.role: str(c.meta.get("role_title", c.role)) for c in self.chunks}
+        return self._roles
 
     def check_role(self, role: str | None) -> None:
         if role is None:

@@ -239,7 +239,7 @@ class Tutor:
             if event["event"] == "answer":
                 final = event["data"]
         assert final is not None
-        return Answer(**{**final, "citations": [Citation(**c) for c in final["citations"]]})
+        return Answer.from_dict(final)
 
     def ask_stream(
         self,
