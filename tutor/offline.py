@@ -15,47 +15,12 @@ from dataclasses import dataclass, field
 
 from .chunking import Chunk
 from .citations import Answer, Citation, check_answer, extract_numbers, split_sentences
+from .regions import PARENT as _PARENT
+from .regions import REGIONS, detect_region
+from .regions import region_hit as _region_hit
 from .retrieval import Hit, tokenize
 
 # --- slots: regions, levels, roles, intents ---------------------------------------------------
-
-REGIONS: dict[str, list[str]] = {
-    "the United States": [
-        "united states",
-        "usa",
-        "u.s.",
-        "america",
-        "american",
-        "san francisco",
-        "new york",
-        "austin",
-    ],
-    "Germany": ["germany", "german", "berlin"],
-    "Europe": ["europe", "european", "eu"],
-    "India": ["india", "indian", "bangalore", "bengaluru", "mumbai"],
-    "the United Kingdom": ["united kingdom", "uk", "britain", "british", "england", "london"],
-    "Canada": ["canada", "canadian", "toronto"],
-    "Australia": ["australia", "australian", "sydney"],
-    "France": ["france", "french", "paris"],
-    "Spain": ["spain", "spanish", "madrid"],
-    "the Netherlands": ["netherlands", "dutch", "amsterdam"],
-    "Ireland": ["ireland", "irish", "dublin"],
-    "Brazil": ["brazil", "brazilian", "são paulo", "sao paulo"],
-    "Mexico": ["mexico", "mexican", "mexico city"],
-    "Latin America": ["latin america", "latam"],
-    "Asia": ["asia", "asian"],
-    "Singapore": ["singapore"],
-    "the Philippines": ["philippines", "filipino", "manila"],
-    "Japan": ["japan", "japanese", "tokyo"],
-    "China": ["china", "chinese"],
-    "Poland": ["poland", "polish", "warsaw"],
-    "Nigeria": ["nigeria", "lagos"],
-    "South Africa": ["south africa"],
-    "Russia": ["russia", "russian", "moscow"],
-    "the UAE": ["uae", "dubai", "emirates"],
-}
-# "in the US" must not be read from "tell us"
-_US = re.compile(r"\b(?:US|U\.S\.|USA)\b|\bin the us\b|\bus (?:salary|pay|market)\b")
 
 LEVELS: dict[str, list[str]] = {
     "entry": [
@@ -196,19 +161,6 @@ INTENTS: list[tuple[str, re.Pattern[str]]] = [
     ),
     ("outlook", re.compile(r"\b(demand|outlook|growth|openings|jobs? market|future|replace|ai)\b")),
 ]
-
-
-def detect_region(question: str) -> str | None:
-    if _US.search(question):
-        return "the United States"
-    q = question.lower()
-    best: tuple[int, str] | None = None
-    for name, aliases in REGIONS.items():
-        for a in aliases:
-            m = re.search(rf"(?<![\w]){re.escape(a)}(?![\w])", q)
-            if m and (best is None or m.start() < best[0]):
-                best = (m.start(), name)
-    return best[1] if best else None
 
 
 def detect_level(question: str) -> str | None:
@@ -401,43 +353,6 @@ class Candidate:
     coverage: float = 0.0  # idf-weighted share of the question's words the sentence has
     pos: int = 0  # sentence index within its passage
     named_section: bool = False  # its section is the one the question names by number
-
-
-_PARENT = {
-    "India": "Asia",
-    "Singapore": "Asia",
-    "the Philippines": "Asia",
-    "Japan": "Asia",
-    "China": "Asia",
-    "Germany": "Europe",
-    "France": "Europe",
-    "Spain": "Europe",
-    "the Netherlands": "Europe",
-    "Ireland": "Europe",
-    "Poland": "Europe",
-    "the United Kingdom": "Europe",
-    "Brazil": "Latin America",
-    "Mexico": "Latin America",
-}
-
-
-def _region_hit(sentence: str, region: str) -> bool:
-    """A sentence about India answers a question about Asia."""
-    if any(
-        _region_hit_one(sentence, child) for child, parent in _PARENT.items() if parent == region
-    ):
-        return True
-    return _region_hit_one(sentence, region)
-
-
-def _region_hit_one(sentence: str, region: str) -> bool:
-    s = sentence.lower()
-    if region == "the United States" and re.search(r"\b(US|U\.S\.|USA)\b", sentence):
-        return True
-    return (
-        any(re.search(rf"(?<![\w]){re.escape(a)}(?![\w])", s) for a in REGIONS[region])
-        or region.lower() in s
-    )
 
 
 def region_words_of(tokens: set[str], region: str | None) -> set[str]:

@@ -12,6 +12,7 @@ from rank_bm25 import BM25Okapi
 from .chunking import Chunk
 from .errors import InputError, NotFound
 from .index import Index
+from .regions import with_region_hint
 
 Mode = Literal["hybrid", "dense", "bm25"]
 RRF_K = 60  # the constant from Cormack et al. (2009); robust without tuning
@@ -284,6 +285,7 @@ class Retriever:
         self.index.require_ready()
         self.check_role(role)
         pool = max(20, k * 4)
+        query = with_region_hint(query)  # both searches: the guides say "India", not "Bangalore"
         dense = self._dense_ranked(query, role, pool) if mode in ("hybrid", "dense") else []
         lexical = self._bm25_ranked(query, role, pool) if mode in ("hybrid", "bm25") else []
         scores: dict[str, float] = {}

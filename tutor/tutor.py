@@ -328,11 +328,7 @@ class Tutor:
         yield {"event": "answer", "data": data}
 
     def _retrieve(self, standalone: str, role: str | None) -> tuple[list[Hit], list[Hit]]:
-        query = standalone
-        region = off.detect_region(standalone)
-        if region and region.lower().removeprefix("the ") not in standalone.lower():
-            query = f"{standalone} ({region})"  # "Bangalore" finds the passage that says "India"
-        hits = self.retriever.search(query, role=role, k=RETRIEVE_K)
+        hits = self.retriever.search(standalone, role=role, k=RETRIEVE_K)
         extra: list[Hit] = []
         named = [r for r in off.detect_roles(standalone) if r in self._role_titles()]
         if len(named) > 1:  # a comparison: make sure each role brings its own passages
