@@ -3,24 +3,77 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import platformdirs
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from .errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "career-tutor"
+# The only variables we read. HOME, ENGINE or CORPUS_DIR in a user's shell are none of ours.
+_OURS = ("tutor_", "openai_")
+_ALSO_OURS = {"tiktoken_cache_dir", "data_gym_cache_dir"}
 
 
 def _default_home() -> Path:
-    return Path.home() / ".local" / "share" / "career-tutor"
+    """The platform's per-user data dir: $XDG_DATA_HOME/career-tutor on Linux."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def _only_ours(env: Mapping[str, str | None]) -> dict[str, str | None]:
+    return {k: v for k, v in env.items() if k.lower().startswith(_OURS) or k.lower() in _ALSO_OURS}
+
+
+class _EnvSource(EnvSettingsSource):
+    """Environment variables, limited to the documented TUTOR_* and OPENAI_* names.
+
+    Fields can be set by name in code (``Settings(home=...)``), and pydantic-settings then also
+    matches a field's bare name in the environment: ``HOME`` redirected the data dir into $HOME.
+    """
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return _only_ours(super()._load_env_vars())
+
+
+class _DotEnvSource(DotEnvSettingsSource):
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return _only_ours(super()._load_env_vars())
 
 
 class Settings(BaseSettings):
     """Built from the environment and an optional ``.env`` in the working directory."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", validate_by_name=True, validate_by_alias=True
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        env_file = getattr(dotenv_settings, "env_file", None)
+        return (
+            init_settings,
+            _EnvSource(settings_cls),
+            _DotEnvSource(settings_cls, env_file=env_file),
+        )
 
     # Data dir: the SQLite database (manifest, progress, conversations) and the local Chroma store.
     home: Path = Field(default_factory=_default_home, validation_alias="TUTOR_HOME")
@@ -77,9 +130,43 @@ class Settings(BaseSettings):
         return self.home
 
 
+def _variable(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info else None
+    if isinstance(alias, AliasChoices):
+        alias = alias.choices[0]
+    return str(alias or field).upper()
+
+
+def config_error(exc: ValidationError) -> ConfigError:
+    """A bad TUTOR_*/OPENAI_* value, named as the user typed it, with what it accepts."""
+    problems = []
+    for err in exc.errors():
+        loc = err.get("loc") or ("?",)
+        name = _variable(str(loc[0]))
+        got = err.get("input")
+        allowed = (err.get("ctx") or {}).get("expected")
+        msg = f"{name}={got!r}: {err.get('msg', 'invalid')}"
+        if allowed and str(allowed) not in msg:
+            msg += f" (allowed: {allowed})"
+        problems.append(msg)
+    return ConfigError(
+        "Bad setting: " + "; ".join(problems) + ".",
+        "Fix or unset the variable (in your shell or .env); the README's Configuration table "
+        "lists every setting and its default.",
+    )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise config_error(exc) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()
 
 
 def hf_offline() -> None:
