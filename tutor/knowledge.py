@@ -1,0 +1,114 @@
+"""Everything the tutor knows besides the passages: profiles, roadmaps, taxonomies, examples.
+
+Loaded once from the corpus folder and rebuilt when a file there changes, so a maintainer who
+adds a role (a guide, a profile, a roadmap) or a region sees it on the next question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import CorpusError
+from .profiles import Profile, load_profiles
+from .roadmaps import Roadmap, load_roadmaps
+from .taxonomy import Taxonomy, load_taxonomy
+from .yamlsafe import load_yaml
+
+
+@dataclass
+class Examples:
+    """Labelled example questions (corpus/understanding/intents.yaml)."""
+
+    intents: dict[str, list[str]] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
+    followups: list[str] = field(default_factory=list)
+
+
+def load_examples(corpus_dir: Path) -> Examples:
+    path = corpus_dir / "understanding" / "intents.yaml"
+    ex = Examples()
+    if not path.exists():
+        return ex
+    data = load_yaml(path)
+    intents = data.get("intents") if isinstance(data, dict) else None
+    if not isinstance(intents, dict):
+        raise CorpusError(f"{path}: expected a mapping under 'intents'.", "See corpus/README.md.")
+    for name, spec in intents.items():
+        items = spec.get("examples") if isinstance(spec, dict) else None
+        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+            raise CorpusError(f"{path}: intents.{name}.examples must be a list of strings.")
+        ex.intents[str(name)] = [x for x in items if x.strip()]
+        ex.descriptions[str(name)] = str(spec.get("description") or "")
+    for i, f in enumerate(data.get("followups") or []):
+        text = f.get("text") if isinstance(f, dict) else f
+        if not isinstance(text, str):
+            raise CorpusError(f"{path}: followups[{i}] needs a text.")
+        ex.followups.append(text)
+    return ex
+
+
+@dataclass
+class RoleInfo:
+    slug: str
+    title: str
+    aliases: list[str]
+    guides: list[str]
+
+
+@dataclass
+class Knowledge:
+    corpus_dir: Path
+    fingerprint: str
+    taxonomy: Taxonomy
+    profiles: dict[str, Profile]
+    roadmaps: dict[str, Roadmap]
+    examples: Examples
+
+    def role_aliases(self, guide_roles: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+        """Every name of every role: its title, its profile aliases and its guides' aliases."""
+        out: dict[str, list[str]] = {}
+        for slug, info in guide_roles.items():
+            out.setdefault(slug, []).extend([info.get("title") or slug, *info.get("aliases", [])])
+        for slug, p in self.profiles.items():
+            out.setdefault(slug, []).extend([p.title, *p.aliases])
+        for slug, rm in self.roadmaps.items():
+            out.setdefault(slug, []).append(rm.role_title)
+        return {k: list(dict.fromkeys(v)) for k, v in out.items()}
+
+
+def _fingerprint(corpus_dir: Path) -> str:
+    h = hashlib.sha256()
+    for sub in ("profiles", "roadmaps", "taxonomy", "understanding"):
+        folder = corpus_dir / sub
+        if folder.is_dir():
+            for p in sorted(folder.rglob("*.y*ml")):
+                st = p.stat()
+                h.update(f"{p}:{st.st_mtime_ns}:{st.st_size}".encode())
+    return h.hexdigest()[:16]
+
+
+class KnowledgeStore:
+    """Caches the loaded knowledge; one stat per file per question decides whether to reload."""
+
+    def __init__(self, corpus_dir: Path) -> None:
+        self.corpus_dir = corpus_dir
+        self._lock = threading.Lock()
+        self._current: Knowledge | None = None
+
+    def get(self) -> Knowledge:
+        fp = _fingerprint(self.corpus_dir)
+        with self._lock:
+            if self._current is None or self._current.fingerprint != fp:
+                self._current = Knowledge(
+                    self.corpus_dir,
+                    fp,
+                    load_taxonomy(self.corpus_dir),
+                    load_profiles(self.corpus_dir),
+                    load_roadmaps(self.corpus_dir),
+                    load_examples(self.corpus_dir),
+                )
+            return self._current
