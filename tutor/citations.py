@@ -64,6 +64,8 @@ class Answer:
     passages: list[dict[str, Any]] = field(default_factory=list)
     conversation_id: str | None = None
     removed_sentences: list[str] = field(default_factory=list)
+    intents: list[str] = field(default_factory=list)  # every intent the question asked
+    state: dict[str, Any] | None = None  # the conversation state after this turn (tutor.state)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -197,3 +199,52 @@ def check_answer(text: str, sources: dict[int, Citation]) -> tuple[str, list[Cit
         c = sources[old]
         cites.append(Citation(**{**asdict(c), "n": new}))
     return body, cites, removed
+
+
+# --- links ------------------------------------------------------------------------------------
+
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+_URL = re.compile(r"(?:https?:)?//[^\s)\]>\"']+|\bwww\.[^\s)\]>\"']+", re.I)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def strip_foreign_links(
+    text: str, citations: list[Citation], conversation: str = ""
+) -> tuple[str, list[str]]:
+    """Remove links and email addresses that no cited passage contains.
+
+    A guide may link its source; a model (or a planted instruction) must not add an address
+    of its own, nor one that smuggles the learner's words out in its query string.
+    """
+    allowed = " ".join(c.text for c in citations)
+    words = {w.lower() for w in re.findall(r"[A-Za-z0-9]{4,}", conversation)}
+    removed: list[str] = []
+
+    def ok(url: str) -> bool:
+        if url not in allowed:
+            return False
+        query = re.split(r"[?#]", url, maxsplit=1)[1:] or [""]
+        return not any(w in query[0].lower() for w in words)
+
+    def link(m: re.Match[str]) -> str:
+        if ok(m.group(2)):
+            return m.group(0)
+        removed.append(m.group(0))
+        return m.group(1)
+
+    text = _MD_LINK.sub(link, text)
+
+    def bare(m: re.Match[str]) -> str:
+        if ok(m.group(0)):
+            return m.group(0)
+        removed.append(m.group(0))
+        return "[link removed]"
+
+    text = _URL.sub(bare, text)
+    def email(m: re.Match[str]) -> str:
+        if m.group(0) in allowed:
+            return m.group(0)
+        removed.append(m.group(0))
+        return "[address removed]"
+
+    return _EMAIL.sub(email, text), removed

@@ -83,6 +83,19 @@ class ConversationStore:
         ).fetchall()
         return [dict(r) for r in reversed(rows)]
 
+    def last_state(self, learner_id: str, conversation_id: str) -> dict[str, Any] | None:
+        """The conversation state stored with the latest answer (see tutor.state)."""
+        self._row(learner_id, conversation_id)
+        row = self.db.execute(
+            "select answer from messages where conversation_id = ? and sender = 'assistant' "
+            "order by id desc limit 1",
+            (conversation_id,),
+        ).fetchone()
+        if not row or not row["answer"]:
+            return None
+        state = json.loads(row["answer"]).get("state")
+        return state if isinstance(state, dict) else None
+
     def add_exchange(
         self,
         learner_id: str,

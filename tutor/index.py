@@ -162,6 +162,23 @@ class Index:
         ).fetchall()
         return [{**json.loads(r["meta"]), "chunks": r["n"]} for r in rows]
 
+    def section(self, guide: str, path: tuple[str, ...]) -> list[Chunk]:
+        """A guide section's chunks in order, by its heading path or just its last heading."""
+        full = " > ".join(path)
+        rows = self.db.execute(
+            "select * from chunks where guide = ? and (section_path = ? collate nocase "
+            "or heading = ? collate nocase) "
+            "order by position",
+            (guide, full, path[-1]),
+        ).fetchall()
+        chunks = [_chunk_from_row(r) for r in rows]
+        exact = [c for c in chunks if " > ".join(c.section_path).casefold() == full.casefold()]
+        if exact or len(path) > 1:
+            return exact
+        # a bare heading: the first section that has it (headings are unique within a guide)
+        first = chunks[0].section_path if chunks else None
+        return [c for c in chunks if c.section_path == first]
+
     def require_ready(self) -> None:
         if not self.db.execute("select 1 from chunks limit 1").fetchone():
             raise IndexNotReady()

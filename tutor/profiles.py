@@ -61,6 +61,19 @@ class Cited(_Strict):
         """The text whose figures must appear in the cited section."""
         return ""
 
+    def describe(self) -> str:
+        """The fact in words, for ranking facts by their relevance to a question."""
+        parts: list[str] = []
+        for name in type(self).model_fields:
+            if name in ("cite", "as_of"):
+                continue
+            value = getattr(self, name)
+            if isinstance(value, str):
+                parts.append(value)
+            elif isinstance(value, list):
+                parts.extend(str(x) for x in value if isinstance(x, str))
+        return ". ".join(p for p in parts if p)
+
 
 class Text(Cited):
     text: str = Field(min_length=3)
@@ -95,11 +108,12 @@ class Duration(Cited):
     unit: Literal["week", "month", "year"]
     display: str  # "3–9 months"
     hours_per_week: float | None = Field(default=None, gt=0)
-    who: str | None = None  # "from zero", "already in support or sales"
-    note: str | None = None
+    who: str | None = None  # read after the figure: "from zero", "following the roadmap"
+    faster_if: str | None = None  # "faster if you already work in support or sales"
+    note: str | None = None  # for maintainers; never shown to learners
 
     def figures_text(self) -> str:
-        return " ".join(x for x in (self.display, self.note or "") if x)
+        return " ".join(x for x in (self.display, self.who or "", self.faster_if or "", self.note or "") if x)
 
 
 class Time(_Strict):
@@ -147,6 +161,17 @@ class Item(Cited):
 
     def figures_text(self) -> str:
         return " ".join([self.name, self.note or ""])
+
+
+class Term(Cited):
+    """A word of the trade the guides explain: "NRR", "QBR", "CSAT"."""
+
+    term: str
+    meaning: str
+    aliases: list[str] = []
+
+    def figures_text(self) -> str:
+        return self.meaning
 
 
 class Education(_Strict):
@@ -260,6 +285,7 @@ class Profile(_Strict):
     summary: list[Text] = []
     duties: list[Text] = []
     pay: list[Pay] = []
+    pay_notes: list[Text] = []  # what drives pay: who sits at the top, which employers pay most
     time: Time = Time()
     learning_path: list[Step] = []
     skills: list[SkillGroup] = []
@@ -276,6 +302,7 @@ class Profile(_Strict):
     fit: Fit = Fit()
     advice: list[Text] = []  # the guides' own tips and beginner mistakes
     work_setting: list[Text] = []
+    glossary: list[Term] = []
 
     @field_validator("role")
     @classmethod

@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-import threading
+import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import offline as off
-from .citations import Answer, Citation, check_answer, progress_citation
+from .citations import Answer, Citation, check_answer, strip_foreign_links
+from .coach import Coach, Turn
+from .compose import Sources
 from .conversations import ConversationStore
 from .errors import InputError, LLMError, NotFound
 from .index import Index, IngestReport, ProgressFactory
 from .llm import ChatModel, OpenAIChatModel, complete
+from .model_answer import MAX_WORDS, build_messages, stream_answer
+from .nextsteps import NEXT_QUESTION, Progress, render_next
+from .plans import Learner
 from .progress import ProgressStore, check_learner_id
-from .prompts import MAX_SENTENCES, Budget, build_answer_messages, passage_view, render
+from .prompts import render
 from .retrieval import Hit, Mode, Retriever
-from .roadmaps import Roadmap, find_milestone, load_roadmaps
+from .roadmaps import Roadmap, find_milestone
 from .settings import Settings, get_settings
+from .state import State
 
 log = logging.getLogger(__name__)
 RETRIEVE_K = 6
-NEXT_QUESTION = "What should I do next?"
+# Upstream error text never reaches a learner: a gateway may echo secrets in it. It is logged.
+MODEL_NOTICE = "The language model was unavailable, so this answer comes from the offline engine."
 
 
 class Tutor:
@@ -38,10 +45,9 @@ class Tutor:
         if chat_model is None and settings.engine_name == "openai":
             chat_model = OpenAIChatModel(settings)
         self.chat_model = chat_model
-        self._roadmaps: dict[str, Roadmap] | None = None
-        self._offline: off.OfflineEngine | None = None
-        self._offline_gen: str | None = None
-        self._lock = threading.Lock()
+        self.coach = Coach(
+            settings, self.index, lambda q, role, k: self.retriever.search(q, role=role, k=k)
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> Tutor:
@@ -73,9 +79,7 @@ class Tutor:
         return self.retriever.search(query, role=role, k=k, mode=mode)
 
     def roadmaps(self) -> dict[str, Roadmap]:
-        if self._roadmaps is None:
-            self._roadmaps = load_roadmaps(self.settings.corpus_dir)
-        return self._roadmaps
+        return self.coach.knowledge.get().roadmaps
 
     def roles(self) -> list[dict[str, Any]]:
         self.retriever.refresh()
@@ -180,52 +184,12 @@ class Tutor:
             )
         return text
 
-    def offline_engine(self) -> off.OfflineEngine:
-        gen = self.index.generation()
-        with self._lock:
-            if self._offline is None or gen != self._offline_gen:
-                self.retriever.refresh()
-                self._offline = off.OfflineEngine(self.retriever.chunks)
-                self._offline_gen = gen
-            return self._offline
-
     def _role_titles(self) -> dict[str, str]:
         return self.retriever.roles()
 
-    def _rewrite(self, question: str, history: list[dict[str, Any]]) -> str:
-        previous = [
-            m["standalone"] for m in history if m["sender"] == "user" and m.get("standalone")
-        ]
-        if not previous:
-            return question
-        offline_rewrite = off.rewrite_followup(question, previous)
-        if self.chat_model is None:
-            return offline_rewrite
-        try:
-            prompt = render(
-                self.settings.prompts_dir,
-                "rewrite",
-                history=[{"sender": m["sender"], "content": m["content"]} for m in history[-6:]],
-                question=question,
-            )
-            text = complete(self.chat_model, [{"role": "user", "content": prompt}], 80).strip()
-            text = text.strip().strip('"').split("\n")[0]
-            return text if 3 <= len(text) <= 500 else offline_rewrite
-        except LLMError as exc:
-            log.info("rewrite fell back to the offline rule: %s", exc)
-            return offline_rewrite
-
-    def _pick_role(
-        self, standalone: str, role: str | None, conv_role: str | None, learner_id: str | None
-    ) -> str | None:
-        named = off.detect_roles(standalone)
-        known = self._role_titles()
-        named = [r for r in named if r in known]
-        if len(named) == 1:
-            return named[0]
-        if len(named) > 1:
-            return None
-        return role or conv_role or (self.learner_role(learner_id) if learner_id else None)
+    def understand(self, text: str) -> dict[str, Any]:
+        """What the tutor reads in a message (intents and slots), for debugging and evals."""
+        return self.coach.understand(self._check_text(text)).to_dict()
 
     def ask(
         self,
@@ -256,67 +220,89 @@ class Tutor:
             self.retriever.check_role(role)
         history: list[dict[str, Any]] = []
         conv_role = None
+        prev: State | None = None
         if learner_id:
             self.ensure_learner(learner_id)
             if conversation_id:
                 conv = self.conversation_store.get(learner_id, conversation_id)
                 conv_role = conv["role"]
                 history = self.conversation_store.history(learner_id, conversation_id)
+                prev = State.from_dict(self.conversation_store.last_state(learner_id, conversation_id))
             else:
                 conversation_id = self.conversation_store.create(learner_id, role)["id"]
         elif conversation_id:
             raise InputError("A conversation needs a learner id.", "Pass --learner ID.")
-        return self._answer_events(q, role, learner_id, conversation_id, history, conv_role)
+        return self._answer_events(q, role or conv_role, learner_id, conversation_id, history, prev)
+
+    def _learner(self, learner_id: str | None, role: str | None) -> Learner:
+        """What the tutor knows about the learner: weekly hours, ticked milestones."""
+        if not learner_id:
+            return Learner()
+        row = self.progress_store.learner(learner_id) or {}
+        out = Learner(hours=row.get("hours_per_week"), hours_from="settings")
+        if role and role in self.roadmaps():
+            rm = self.roadmaps()[role]
+            p = self.progress(learner_id, role)
+            titles = {m.id: m.title for m in rm.milestones}
+            out.done = [titles[i] for i, st in p["states"].items() if st == "done"]
+            out.in_progress = [titles[i] for i, st in p["states"].items() if st == "in_progress"]
+            out.total = p["total"]
+            out.current_phase = next(
+                (ph.title for ph in rm.phases if ph.id == p["current_phase"]), None
+            )
+        return out
 
     def _answer_events(
         self,
         q: str,
-        role: str | None,
+        page_role: str | None,
         learner_id: str | None,
         conversation_id: str | None,
         history: list[dict[str, Any]],
-        conv_role: str | None,
+        prev: State | None,
     ) -> Iterator[dict[str, Any]]:
-        standalone = self._rewrite(q, history)
-        use_role = self._pick_role(standalone, role, conv_role, learner_id)
+        learner_role = self.learner_role(learner_id) if learner_id else None
+        u = self.coach.understand(q)
+        # the learner record is read for the role this turn is about
+        guess = (u.roles or [None])[0] or page_role or (prev.role if prev else None) or learner_role
+        turn = Turn(q, page_role, self._learner(learner_id, guess), learner_role, prev)
+        reply = self.coach.reply(turn)
+        answer, state = reply.answer, reply.state
+        standalone = _standalone(q, state, self._role_titles())
         yield {
             "event": "meta",
             "data": {
                 "conversation_id": conversation_id,
-                "role": use_role,
+                "role": state.role,
                 "standalone_question": standalone,
             },
         }
-        intent = off.detect_intent(standalone)
+        wants_next = "next" in state.intents and learner_id is not None
+        next_role = state.role or learner_role
+        if wants_next and next_role in self.roadmaps():
+            answer = self._next_steps(learner_id or "", next_role, hours=state.hours)
         streamed = False
-        if intent == "next" and learner_id and (use_role or self.learner_role(learner_id)):
-            answer = self._next_steps(learner_id, use_role)
-        else:
-            hits, extra = self._retrieve(standalone, use_role)
-            answer = None
-            if self.chat_model is not None:
-                gen = self._llm_answer(standalone, hits, use_role, learner_id, history)
-                try:
-                    while True:
-                        yield {"event": "token", "data": {"text": next(gen)}}
-                        streamed = True
-                except StopIteration as stop:
-                    answer = stop.value
-                except LLMError as exc:
-                    notice = f"The language model was unavailable ({exc.message}), so this answer comes from the offline engine."
-                    if streamed:
-                        yield {"event": "reset", "data": {"notice": notice}}
-                        streamed = False
-                    answer = self._offline_answer(standalone, hits, extra, use_role)
-                    answer.notice = notice
-            if answer is None:
-                answer = self._offline_answer(standalone, hits, extra, use_role)
-        assert answer is not None
+        if self.chat_model is not None and not (wants_next and next_role in self.roadmaps()):
+            gen = self._llm_answer(q, standalone, reply, turn.learner, learner_id, history)
+            try:
+                while True:
+                    yield {"event": "token", "data": {"text": next(gen)}}
+                    streamed = True
+            except StopIteration as stop:
+                answer = stop.value
+            except LLMError as exc:
+                log.warning("model answer failed, offline answer used: %s", exc)
+                if streamed:
+                    yield {"event": "reset", "data": {"notice": MODEL_NOTICE}}
+                    streamed = False
+                answer.notice = MODEL_NOTICE
         answer.question = q
         answer.standalone_question = standalone
         answer.conversation_id = conversation_id
-        if answer.role is None:
-            answer.role = use_role
+        answer.role = answer.role or state.role
+        answer.intents = list(state.intents)
+        answer.intent = (state.intents or [answer.intent])[0]
+        answer.state = state.to_dict()
         if not streamed:
             for piece in re.findall(r"\S+\s*", answer.answer):
                 yield {"event": "token", "data": {"text": piece}}
@@ -326,54 +312,6 @@ class Tutor:
                 learner_id, conversation_id, q, standalone, answer.answer, data
             )
         yield {"event": "answer", "data": data}
-
-    def _retrieve(self, standalone: str, role: str | None) -> tuple[list[Hit], list[Hit]]:
-        hits = self.retriever.search(standalone, role=role, k=RETRIEVE_K)
-        extra: list[Hit] = []
-        named = [r for r in off.detect_roles(standalone) if r in self._role_titles()]
-        if len(named) > 1:  # a comparison: make sure each role brings its own passages
-            for r in named:
-                extra.extend(self.retriever.search(standalone, role=r, k=3))
-        return hits, extra
-
-    def _offline_answer(
-        self, standalone: str, hits: list[Hit], extra: list[Hit], role: str | None
-    ) -> Answer:
-        engine = self.offline_engine()
-        ans = engine.answer(standalone, hits, role, self._role_titles(), extra=extra)
-        ans = self._add_pace(ans, standalone, role)
-        return ans
-
-    def _add_pace(self, ans: Answer, question: str, role: str | None) -> Answer:
-        """ "I can do 5 hours a week, how long?": scale the roadmap's plan, showing the arithmetic."""
-        m = re.search(r"(\d+(?:\.\d+)?)\s*(?:h|hrs?|hours?)\s*(?:a|per|/)\s*week", question, re.I)
-        if (
-            ans.abstained
-            or ans.intent != "time"
-            or not m
-            or not role
-            or role not in self.roadmaps()
-        ):
-            return ans
-        rm = self.roadmaps()[role]
-        if not (rm.hours_per_week and rm.expected_months):
-            return ans
-        hours = float(m.group(1))
-        if hours <= 0:
-            return ans
-        months = off.pace_months(rm.expected_months, rm.hours_per_week, hours, 1.0)
-        n = len(ans.citations) + 1
-        calc = (
-            f"Pace calculation from the {rm.role_title} roadmap: {off.fmt_num(rm.expected_months)} months at "
-            f"{off.fmt_num(rm.hours_per_week)} hours a week, scaled to {off.fmt_num(hours)} hours a week: "
-            f"{off.fmt_num(rm.expected_months)} × {off.fmt_num(rm.hours_per_week)} / {off.fmt_num(hours)} "
-            f"= {off.fmt_num(months)} months."
-        )
-        ans.citations.append(
-            progress_citation(n, "Pace estimate", rm.role_title, calc, "Career Tutor calculation")
-        )
-        ans.answer += f" At {off.fmt_num(hours)} hours a week, that plan stretches to about {off.fmt_num(months)} months [{n}]."
-        return ans
 
     def _progress_text(self, learner_id: str | None, role: str | None) -> str:
         if not learner_id or not role or role not in self.roadmaps():
@@ -388,59 +326,47 @@ class Tutor:
 
     def _llm_answer(
         self,
+        question: str,
         standalone: str,
-        hits: list[Hit],
-        role: str | None,
+        reply: Any,
+        learner: Learner,
         learner_id: str | None,
         history: list[dict[str, Any]],
     ) -> Any:
-        """A generator: yields text deltas, returns the checked Answer (raises LLMError)."""
+        """A generator: yields text deltas, returns the checked Answer (raises LLMError).
+
+        The model sees what the offline answer used (profile facts and their passages) plus
+        the passages retrieved for the question, so both paths know the same things.
+        """
         assert self.chat_model is not None
-        budget = Budget(
-            self.settings.context_window,
-            self.settings.max_output_tokens,
-            self.settings.openai_model,
-        )
-        roles = [r["title"] for r in self.roles()]
+        offline, state = reply.answer, reply.state
+        sources: dict[int, Citation] = {c.n: c for c in offline.citations if c.kind == "guide"}
+        facts = [(n, f) for n, f in reply.facts if n in sources]
+        seen = {(c.guide, c.heading) for c in sources.values()}
+        for h in self.retriever.search(standalone, role=state.role, k=RETRIEVE_K):
+            if (h.chunk.guide, h.chunk.heading) not in seen:
+                n = len(sources) + 1
+                sources[n] = Citation.from_hit(n, h)
+                seen.add((h.chunk.guide, h.chunk.heading))
         chat_history = [
             {"role": "user" if m["sender"] == "user" else "assistant", "content": m["content"]}
             for m in history[-8:]
         ]
-        messages, kept = build_answer_messages(
-            self.settings.prompts_dir,
-            budget,
-            standalone,
-            hits,
-            roles,
-            progress=self._progress_text(learner_id, role),
-            history=chat_history,
+        messages, kept = build_messages(
+            self.settings,
+            question,
+            sources,
+            facts,
+            learner,
+            self._progress_text(learner_id, state.role),
+            chat_history,
         )
-        parts: list[str] = []
-        for delta in self.chat_model.stream(messages, self.settings.max_output_tokens):
-            parts.append(delta)
-            yield delta
-        raw = "".join(parts).strip()
-        sources = {i + 1: Citation.from_hit(i + 1, h) for i, h in enumerate(kept)}
-        body, cites, removed = check_answer(raw, sources)
-        abstained = not cites and bool(
-            re.search(
-                r"\b(don't|do not|doesn't|does not|no)\b.*\b(cover|give|say|mention|include)",
-                body,
-                re.I,
-            )
+        answer = yield from stream_answer(
+            self.chat_model, messages, kept, self.settings.max_output_tokens, question
         )
-        if not body or (not cites and not abstained):
-            raise LLMError("The model's answer could not be verified against the guides.")
-        return Answer(
-            answer=body,
-            citations=cites,
-            abstained=abstained,
-            engine="openai",
-            role=role,
-            intent=off.detect_intent(standalone),
-            passages=[h.to_dict() for h in kept],
-            removed_sentences=removed,
-        )
+        answer.role = state.role
+        answer.passages = [p for p in offline.passages]
+        return answer
 
     # --- next steps ---------------------------------------------------------------------------
 
@@ -461,41 +387,9 @@ class Tutor:
             )
         return answer
 
-    def _llm_next_steps(
-        self,
-        role_title: str,
-        progress: str,
-        nxt: list[Any],
-        hits: list[Hit],
-        sources: dict[int, Citation],
-    ) -> str:
-        """The model writes the advice (prompts/next_step.j2); pace and records stay computed."""
-        assert self.chat_model is not None
-        user = render(
-            self.settings.prompts_dir,
-            "next_step",
-            role_title=role_title,
-            progress=progress,
-            next_milestones=[{"id": m.id, "title": m.title, "phase": p.title} for p, m in nxt],
-            passages=[passage_view(h) for h in hits],
-        )
-        system = render(
-            self.settings.prompts_dir,
-            "system",
-            roles=[r["title"] for r in self.roles()],
-            max_sentences=MAX_SENTENCES,
-        )
-        raw = complete(
-            self.chat_model,
-            [{"role": "system", "content": system}, {"role": "user", "content": user}],
-            self.settings.max_output_tokens,
-        )
-        body, cites, _ = check_answer(raw, {n: c for n, c in sources.items() if c.kind == "guide"})
-        if not body or not cites:
-            raise LLMError("The model's advice could not be verified against the guides.")
-        return raw  # checked again, with the computed lines, by the caller
-
-    def _next_steps(self, learner_id: str, role: str | None = None) -> Answer:
+    def _next_steps(
+        self, learner_id: str, role: str | None = None, hours: float | None = None
+    ) -> Answer:
         check_learner_id(learner_id)
         self.ensure_learner(learner_id)
         self.retriever.refresh()
@@ -510,149 +404,25 @@ class Tutor:
                     f"Pass --role, one of: {', '.join(sorted(self.roadmaps()))}.",
                 )
         rm = self._roadmap_obj(role)
-        prog = self.progress(learner_id, role)
-        states = prog["states"]
-        open_ms = [
-            (p, m)
-            for p in rm.phases
-            for m in p.milestones
-            if states.get(m.id) not in ("done", "skipped")
-        ]
-        doing = [(p, m) for p, m in open_ms if states.get(m.id) == "in_progress"]
-        todo = [(p, m) for p, m in open_ms if states.get(m.id) != "in_progress"]
-        nxt = (doing + todo)[:3]
-        phase = next((p for p in rm.phases if p.id == prog["current_phase"]), None)
-
-        # passages: each phase's guide section, and the guide's time-to-ready section
-        by_heading = {(c.guide, c.heading): c for c in self.retriever.chunks}
-        hits: list[Hit] = []
-        for p in rm.phases:
-            c = by_heading.get((rm.guide, p.heading))
-            wanted = {x.id for x, _ in nxt} | ({phase.id} if phase else set())
-            if c and p.id in wanted:
-                hits.append(Hit(c, 1.0))
-        try:
-            pace_hits = self.retriever.search(
-                f"how long time to job-ready weekly hours {rm.role_title}", role=role, k=4
-            )
-            hits += [
-                h
-                for h in pace_hits
-                if h.chunk.guide == rm.guide and h.chunk not in [x.chunk for x in hits]
-            ][:1]
-        except NotFound:
-            pass
-        sources: dict[int, Citation] = {
-            i + 1: Citation.from_hit(i + 1, h) for i, h in enumerate(hits)
-        }
-        index_of = {(h.chunk.guide, h.chunk.heading): i + 1 for i, h in enumerate(hits)}
-
-        remaining_w = sum(m.weight for _, m in open_ms)
-        total_w = sum(m.weight for m in rm.milestones)
-        p_text = [
-            f"{prog['done']} of {prog['total']} milestones done on the {rm.role_title} roadmap"
-            + (
-                f"; current phase: {phase.title}."
-                if phase
-                else "; every milestone is done or skipped."
-            ),
-        ]
-        if nxt:
-            p_text.append("Next milestones: " + "; ".join(m.title for _, m in nxt) + ".")
-        if prog["removed"]:
-            p_text.append(
-                f"{len(prog['removed'])} milestone(s) in your records are no longer in the roadmap: "
-                + ", ".join(prog["removed"])
-                + "."
-            )
-        pn = len(sources) + 1
-        sources[pn] = progress_citation(
-            pn,
-            "Your roadmap progress",
-            rm.role_title,
-            " ".join(p_text),
-            "Career Tutor progress records",
+        p = self.progress(learner_id, role)
+        prog = Progress(
+            p["done"], p["total"], p["states"], p["current_phase"], p["removed"], p["hours_per_week"]
         )
-        lines: list[str] = []
-        if phase:
-            lines.append(
-                f"You have done {prog['done']} of {prog['total']} milestones and are in the {phase.title} phase [{pn}]."
-            )
-        else:
-            lines.append(
-                f"You have finished every milestone on the {rm.role_title} roadmap [{pn}]."
-            )
-        for p, m in nxt:
-            n = index_of.get((rm.guide, p.heading))
-            why = ""
-            if n:
-                sents = off._sentences_of(hits[n - 1])
-                mt = set(off.tokenize(m.title))
-                best = max(
-                    sents, key=lambda s: (len(mt & set(off.tokenize(s))), -len(s)), default=""
-                )
-                why = off._cite(best, [n]) if best else ""
-            status = " (in progress)" if states.get(m.id) == "in_progress" else ""
-            lines.append(f"- **{m.title}**{status} [{pn}]. {why}".strip())
-        advice, lines = lines, []  # what follows is computed, whoever writes the advice
-        if prog["removed"]:
-            lines.append(
-                f"Your records also keep {len(prog['removed'])} milestone(s) that the roadmap no longer lists [{pn}]."
-            )
-        # pace, with the arithmetic shown in its own citation
-        hours = prog["hours_per_week"]
-        dn = next(
-            (
-                i + 1
-                for i, h in enumerate(hits)
-                if h.chunk.heading not in {p.heading for p in rm.phases}
-            ),
-            None,
+        k = self.coach.knowledge.get()
+        views = self.coach.role_views(k)
+        sources = Sources(self.index.section)
+        text = render_next(
+            self.settings, sources, views.get(role), rm, prog, k.profiles.get(role), hours
         )
-        if nxt and rm.hours_per_week and rm.expected_months:
-            h_use = float(hours or rm.hours_per_week)
-            months = off.pace_months(
-                rm.expected_months, rm.hours_per_week, h_use, remaining_w / total_w
-            )
-            cn = len(sources) + 1
-            calc = (
-                f"The roadmap plans {off.fmt_num(rm.expected_months)} months at "
-                f"{off.fmt_num(rm.hours_per_week)} hours a week; {off.fmt_num(remaining_w)} of "
-                f"{off.fmt_num(total_w)} milestone weight remains; at {off.fmt_num(h_use)} hours a week: "
-                f"{off.fmt_num(rm.expected_months)} × {off.fmt_num(remaining_w)}/{off.fmt_num(total_w)} × "
-                f"{off.fmt_num(rm.hours_per_week)}/{off.fmt_num(h_use)} = {off.fmt_num(months)} months."
-            )
-            sources[cn] = progress_citation(
-                cn, "Pace estimate", rm.role_title, calc, "Career Tutor calculation"
-            )
-            marks = f"[{dn}][{cn}]" if dn else f"[{cn}]"
-            who = "your" if hours else "the guide's"
-            lines.append(
-                f"At {who} {off.fmt_num(h_use)} hours a week, the rest of the roadmap should take about "
-                f"{off.fmt_num(months)} months {marks}."
-            )
-            if not hours:
-                lines.append("Set your own weekly hours for a personal estimate.")
-        elif nxt:
-            cn = len(sources) + 1
-            sources[cn] = progress_citation(
-                cn,
-                "Pace estimate",
-                rm.role_title,
-                rm.duration_note or "The roadmap gives no time estimate.",
-                "Career Tutor roadmap",
-            )
-            lines.append(
-                f"The guide for this role gives no weekly hours or month count for its roadmap [{cn}]."
-            )
+        body, cites, removed = check_answer(text, sources.citations)
         engine, notice = "offline", None
-        if self.chat_model is not None and nxt:
+        if self.chat_model is not None and prog.done < prog.total:
             try:
-                advice = [self._llm_next_steps(rm.role_title, " ".join(p_text), nxt, hits, sources)]
+                body, cites, removed = self._llm_next_steps(rm.role_title, text, sources)
                 engine = "openai"
             except LLMError as exc:
-                notice = f"The language model was unavailable ({exc.message}), so this advice comes from the offline engine."
-        body, cites, removed = check_answer("\n".join(advice + lines), sources)
+                log.warning("model next-step advice failed, offline advice used: %s", exc)
+                notice = MODEL_NOTICE
         return Answer(
             answer=body,
             citations=cites,
@@ -663,6 +433,48 @@ class Tutor:
             standalone_question=NEXT_QUESTION,
             role=role,
             intent="next",
-            passages=[h.to_dict() for h in hits],
+            intents=["next"],
+            passages=[Hit(c, 1.0).to_dict() for c in sources.chunks],
             removed_sentences=removed,
         )
+
+    def _llm_next_steps(
+        self, role_title: str, draft: str, sources: Sources
+    ) -> tuple[str, list[Citation], list[str]]:
+        """The model rewrites the computed advice (prompts/next_step.j2); figures stay checked."""
+        assert self.chat_model is not None
+        fence = f"-----DATA {secrets.token_hex(8)}-----"
+        passages = [
+            json.dumps({"n": n, "heading": c.heading, "text": c.text}, ensure_ascii=False)
+            for n, c in sources.citations.items()
+        ]
+        user = render(
+            self.settings.prompts_dir,
+            "next_step",
+            fence=fence,
+            draft=json.dumps(draft, ensure_ascii=False),
+            passages=passages,
+        )
+        system = render(self.settings.prompts_dir, "system", max_words=MAX_WORDS)
+        raw = complete(
+            self.chat_model,
+            [{"role": "system", "content": system}, {"role": "user", "content": user}],
+            self.settings.max_output_tokens,
+        )
+        body, cites, removed = check_answer(raw, sources.citations)
+        body, dropped = strip_foreign_links(body, cites)
+        if not body or not cites:
+            raise LLMError("The model's advice could not be verified against the guides.")
+        return body, cites, removed + dropped
+
+
+def _standalone(question: str, state: State, titles: dict[str, str]) -> str:
+    """The question with what the conversation supplies, for retrieval and for display."""
+    context = []
+    if state.role and titles.get(state.role, "").lower() not in question.lower():
+        context.append(titles.get(state.role, state.role))
+    if state.region and state.region.lower() not in question.lower():
+        context.append(state.region)
+    if state.background and state.background.lower() not in question.lower():
+        context.append(f"background: {state.background}")
+    return f"{question} ({'; '.join(context)})" if context else question

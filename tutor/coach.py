@@ -1,0 +1,371 @@
+"""The offline engine: understand the question, resolve the conversation, compose the answer.
+
+For each intent the learner asks, a role with a profile gets a composed answer (a plan from
+:mod:`tutor.plans`, a template from ``prompts/answers/``); a role without one, or an intent
+its profile has no data for, gets the extractive answer from the retrieved passages. Either
+way every sentence is cited and goes through the same figure check.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .citations import Answer, check_answer
+from .compose import Sources, cited, fit_render, lower_first, render_answer, say
+from .taxonomy import stem_all, words
+from .extractive import extractive_answer
+from .index import Index
+from .knowledge import Knowledge, KnowledgeStore
+from .plans import Ask, Context, Learner, Plan, has_data, plan_for
+from .profiles import Profile
+from .retrieval import Hit
+from .settings import Settings
+from .state import State, resolve
+from .understanding import OUT_OF_SCOPE, IntentModel, Lexicon, Understander, Understanding
+
+log = logging.getLogger(__name__)
+
+MAX_INTENTS = 3  # a run-on with more questions gets its first three answered
+BUDGET = 190  # words: an answer stays within 200 with its framing
+LONG_BUDGET = 300  # a learning path or roadmap overview may be longer
+LONG_INTENTS = {"start", "roadmap"}
+GENERIC_DF = 6  # a word in this many labelled examples names a kind of question
+Search = Callable[[str, str | None, int], list[Hit]]
+
+
+@dataclass
+class Turn:
+    question: str
+    page_role: str | None = None
+    learner: Learner = field(default_factory=Learner)
+    learner_role: str | None = None
+    prev: State | None = None
+
+
+@dataclass
+class Reply:
+    answer: Answer
+    state: State
+    understanding: Understanding
+    facts: list[tuple[int, Any]]  # (citation number, profile fact) the answer used
+
+
+@dataclass
+class RoleView:
+    """How templates name a role: "CSM", "CSMs", "Customer Success Manager"."""
+
+    slug: str
+    title: str
+    short: str
+    plural: str
+
+
+def role_view(slug: str, title: str, aliases: list[str]) -> RoleView:
+    """ "CSM" when the role has an acronym, else its shortest name ending like its title
+    ("support manager"): a title repeated in every sentence reads badly."""
+    acronym = next((a for a in aliases if re.fullmatch(r"[a-z]{2,5}", a.strip())), None)
+    if acronym:
+        short = acronym.upper()
+    else:
+        head = title.split()[-1].lower()
+        names = [a.lower() for a in aliases if len(a.split()) >= 2 and a.lower().endswith(head)]
+        short = min(names, key=len) if names else title
+    return RoleView(slug, title, short, short + ("s" if not short.endswith("s") else ""))
+
+
+class Coach:
+    def __init__(self, settings: Settings, index: Index, search: Search) -> None:
+        self.settings = settings
+        self.index = index
+        self.search = search
+        self.knowledge = KnowledgeStore(settings.corpus_dir)
+        self._lock = threading.Lock()
+        self._understander: tuple[str, Understander] | None = None
+        self._vec_cache: dict[str, np.ndarray] = {}
+        self._generic: tuple[str, set[str]] | None = None
+
+    # --- building blocks ---------------------------------------------------------------------
+
+    def guide_roles(self) -> dict[str, dict[str, Any]]:
+        """Covered roles from the index: slug -> {title, aliases}."""
+        out: dict[str, dict[str, Any]] = {}
+        for g in self.index.guides():
+            info = out.setdefault(g["role"], {"title": g.get("role_title") or g["role"], "aliases": []})
+            aliases = g.get("aliases") or []
+            if isinstance(aliases, str):
+                aliases = [a.strip() for a in aliases.split(",")]
+            info["aliases"].extend(a for a in aliases if a)
+        return out
+
+    def understander(self) -> Understander:
+        k = self.knowledge.get()
+        roles = self.guide_roles()
+        key = k.fingerprint + "|" + self.index.generation()
+        with self._lock:
+            if self._understander is None or self._understander[0] != key:
+                lex = Lexicon.build(k, k.role_aliases(roles))
+                model = IntentModel(k.examples, self.index.embedder, self.settings.home / "cache")
+                self._understander = (key, Understander(lex, model))
+            return self._understander[1]
+
+    def understand(self, text: str) -> Understanding:
+        return self.understander().understand(text)
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = self._vec_cache.get(text)
+        if v is None:
+            v = np.asarray(self.index.embedder.embed_query(text), dtype=np.float32)
+            if len(self._vec_cache) > 4096:
+                self._vec_cache.clear()
+            self._vec_cache[text] = v
+        return v
+
+    def similar(self, text: str, options: list[str]) -> list[float]:
+        q = self._vec(text)
+        return [float(q @ self._vec(o)) for o in options]
+
+    def role_views(self, k: Knowledge) -> dict[str, RoleView]:
+        aliases = k.role_aliases(self.guide_roles())
+        titles = {s: i["title"] for s, i in self.guide_roles().items()}
+        for slug, p in k.profiles.items():
+            titles.setdefault(slug, p.title)
+        return {s: role_view(s, t, aliases.get(s, [])) for s, t in titles.items()}
+
+    # --- answering ---------------------------------------------------------------------------
+
+    def reply(self, turn: Turn) -> Reply:
+        u = self.understand(turn.question)
+        state = resolve(u, turn.prev, turn.page_role, turn.learner_role)
+        k = self.knowledge.get()
+        views = self.role_views(k)
+        learner = _with_background(turn.learner, state, k)
+        sources = Sources(self.index.section)
+        parts: list[str] = []
+        abstained: list[bool] = []
+        passages: list[Hit] = []
+        intents = [i for i in state.intents if i != "next"][:MAX_INTENTS] or state.intents[:1]
+        covered_titles = [v.title for v in views.values()]
+
+        def add(text: str, declined: bool) -> None:
+            if text.strip():
+                parts.append(text.strip())
+                abstained.append(declined)
+
+        oos = [i for i in intents if i in OUT_OF_SCOPE]
+        if intents and len(oos) == len(intents):
+            add(self._render("decline", sources, kind=oos[0], roles=covered_titles), True)
+        elif not intents and not state.role and not u.roles:
+            add(self._render("decline", sources, kind="off_topic", roles=covered_titles), True)
+        elif intents == ["greeting"]:
+            add(self._render("greeting", sources, roles=covered_titles), False)
+        else:
+            roles = self._roles_for(state, views)
+            if not roles and (state.other_roles or state.related):
+                add(self._decline_other(state, k, views, sources, intents), True)
+            for i, intent in enumerate(i for i in intents if i not in OUT_OF_SCOPE):
+                if intent == "greeting":
+                    continue
+                # a comparison of two covered roles is one answer, not one per role
+                per_role = roles[:1] if intent == "compare" else roles
+                # 200 words in all (a path or roadmap overview may run longer), shared out
+                total = LONG_BUDGET if intent in LONG_INTENTS else BUDGET
+                share = max(60, total // (len(intents) * max(1, len(per_role))))
+                for slug in per_role:
+                    text, declined, hits = self._part(
+                        intent, slug, state, u, learner, k, views, sources,
+                        brief=len(intents) > 1 or len(per_role) > 1,
+                        heading=views[slug].title if len(per_role) > 1 else None,
+                        budget=share,
+                    )
+                    passages.extend(hits)
+                    if text and not declined and len(per_role) == 1 and slug in k.profiles:
+                        text = self._with_also(u, text, k.profiles[slug], k, sources)
+                    add(text, declined)
+                if i == 0 and roles and intent == "pay" and (state.other_roles or state.related):
+                    add(self._decline_other(state, k, views, sources, [intent]), True)
+        if not parts:
+            add(self._render("decline", sources, kind="off_topic", roles=covered_titles), True)
+        body, cites, removed = check_answer("\n\n".join(parts), sources.citations)
+        chunks = [*sources.chunks, *(h.chunk for h in passages)]
+        seen: set[str] = set()
+        passage_dicts = []
+        for c in chunks:
+            if c.id not in seen:
+                seen.add(c.id)
+                passage_dicts.append(Hit(c, 1.0).to_dict())
+        answer = Answer(
+            answer=body,
+            citations=cites,
+            abstained=bool(abstained) and all(abstained),
+            engine="offline",
+            question=turn.question,
+            standalone_question=turn.question,
+            role=state.role,
+            intent=(state.intents or ["general"])[0],
+            passages=passage_dicts,
+            removed_sentences=removed,
+        )
+        return Reply(answer, state, u, list(sources.facts))
+
+    def _generic_words(self, k: Knowledge) -> set[str]:
+        """Stems common in the labelled examples ("portfolio", "learn"): they say what kind of
+        question it is, not what it is specifically about."""
+        if self._generic is None or self._generic[0] != k.fingerprint:
+            df: dict[str, int] = {}
+            for items in k.examples.intents.values():
+                for ex in items:
+                    for w in set(stem_all(words(ex))):
+                        df[w] = df.get(w, 0) + 1
+            self._generic = (k.fingerprint, {w for w, n in df.items() if n >= GENERIC_DF})
+        return self._generic[1]
+
+    def _with_also(
+        self, u: Understanding, text: str, profile: Profile, k: Knowledge, sources: Sources
+    ) -> str:
+        """Add the profile fact that covers what the question names and the answer left out.
+
+        "Which signals should the health-score project track?" is a portfolio question, but
+        its answer is in the project's description; "which metrics will an interviewer ask
+        about?" is an interview question answered by the metrics the guides list.
+        """
+        lex = self.understander().lex
+        skip = lex.function_words | self._generic_words(k) | self._role_stems(k)
+        asked = {w for w in stem_all(words(u.clean)) if len(w) > 2 and w not in skip}
+        missing = asked - set(stem_all(words(text)))
+        if not missing:
+            return text
+        facts = [
+            (f, set(stem_all(words(f.describe()))))
+            for path, f in profile.facts()
+            if not path.startswith(("pay", "time"))  # figures have their own plans and checks
+        ]
+        # a word most facts use ("customer") says little; one in a fact or two says a lot
+        df = {w: sum(1 for _, st in facts if w in st) for w in missing}
+        weight = {w: (2.0 if df[w] <= 2 else 1.0 if df[w] <= 6 else 0.0) for w in missing}
+        need = max(2.0, sum(weight.values()) / 2)
+        best: tuple[float, Any] | None = None
+        for fact, st in facts:
+            score = sum(weight[w] for w in missing & st)
+            if score >= need and (best is None or score > best[0]):
+                best = (score, fact)
+        if best is None:
+            return text
+        fact = best[1]
+        if sources.cite(fact) in text and say(fact)[:40].lower() in text.lower():
+            return text  # already said
+        return f"{text}\n\n{cited('Also relevant: ' + lower_first(say(fact)), sources.cite(fact))}"
+
+    def _role_stems(self, k: Knowledge) -> set[str]:
+        names = [n for v in k.role_aliases(self.guide_roles()).values() for n in v]
+        return set(stem_all([w for n in names for w in words(n)]))
+
+    def _roles_for(self, state: State, views: dict[str, RoleView]) -> list[str]:
+        named = [r for r in state.roles if r in views]
+        if len(named) > 1:
+            return named[:2]
+        if state.role in views:
+            return [state.role]  # type: ignore[list-item]
+        if state.other_roles or state.related:
+            return []
+        if len(views) == 1:
+            return list(views)
+        # no role named or selected: answer for each role the guides cover, briefly
+        return sorted(views)[:2]
+
+    def _part(
+        self,
+        intent: str,
+        slug: str,
+        state: State,
+        u: Understanding,
+        learner: Learner,
+        k: Knowledge,
+        views: dict[str, RoleView],
+        sources: Sources,
+        brief: bool,
+        heading: str | None,
+        budget: int = 200,
+    ) -> tuple[str, bool, list[Hit]]:
+        profile = k.profiles.get(slug)
+        prefix = f"**{heading}**: " if heading else ""
+        if profile is None or not has_data(intent, profile):
+            hits = self.search(u.text, slug, 6)
+            text, declined = extractive_answer(u.text, intent, hits, sources, brief=brief)
+            return (prefix + text if text else ""), declined, hits
+        ask = Ask(
+            intent=intent,
+            role=slug,
+            region=state.region,
+            regions=state.regions,
+            level=state.level if intent in ("pay", "career_path") else None,
+            other_roles=state.other_roles,
+            related=state.related,
+            roles=state.roles,
+            text=u.text,
+            delexed=" ".join(c[0] for c in u.clauses),
+            brief=brief,
+            wants_first=bool(re.search(r"\bfirst\b|\border\b|\bstart\b", u.clean)),
+        )
+        ctx = Context(
+            profile, k.roadmaps.get(profile.roadmap or slug), k.taxonomy, learner, self.similar,
+            profiles=k.profiles,
+        )
+        plan = plan_for(ask, ctx)
+        data = {**plan.data, "role": views[slug]}
+        data.pop("brief", None)
+        text = fit_render(
+            self.settings.prompts_dir, plan.template, sources, budget, brief=brief, **data
+        )
+        return (prefix + text if text else ""), plan.abstained, []
+
+    def _render(self, template: str, sources: Sources, view: RoleView | None = None, plan: Plan | None = None, **ctx: Any) -> str:
+        data = dict(plan.data) if plan else {}
+        if view is not None:
+            data["role"] = view
+            data.setdefault("profile", None)
+        data.update(ctx)
+        return render_answer(self.settings.prompts_dir, template, sources, **data)
+
+    def _decline_other(
+        self, state: State, k: Knowledge, views: dict[str, RoleView], sources: Sources, intents: list[str]
+    ) -> str:
+        other = (state.other_roles or state.related)[0]
+        what = "pay" if "pay" in intents else ""
+        hints = []
+        for p in k.profiles.values():
+            for r in p.related:
+                names = {r.title.casefold(), *(a.casefold() for a in r.aliases)}
+                if other.casefold() in names or other.casefold().rstrip("s") in names:
+                    hints.append({"role": views.get(p.role), "related": r})
+        return self._render(
+            "decline_other", sources, other=other, what=what, hints=hints,
+            roles=[v.title for v in views.values()],
+        )
+
+
+def _with_background(learner: Learner, state: State, k: Knowledge) -> Learner:
+    """The learner, with the background this conversation has told us, phrased for templates."""
+    bg = state.background or learner.background
+    out = Learner(**{**learner.__dict__})
+    out.background = bg
+    out.about_me = state.about_me
+    if state.hours and not learner.hours:
+        out.hours, out.hours_from = state.hours, "question"
+    elif state.hours and state.hours != learner.hours:
+        out.hours, out.hours_from = state.hours, "question"
+    if bg:
+        heads = k.taxonomy.heads
+        last = bg.split()[-1].rstrip("s")
+        if last in heads or bg in k.taxonomy.occupations:
+            out.bg_noun = f"{'an' if bg[0] in 'aeiou' else 'a'} {bg}"
+            out.bg_phrase = f"as {out.bg_noun}"
+        else:
+            out.bg_phrase, out.bg_noun = f"in {bg}", bg
+    return out

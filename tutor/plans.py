@@ -1,0 +1,422 @@
+"""Answer plans: for each intent, the facts an answer needs, picked from a role's profile.
+
+A plan never writes prose (the templates in ``prompts/answers/`` do) and never invents a fact:
+it selects from the profile, by the learner's region, level, background and progress, and
+says what is missing so the template can decline that part plainly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .profiles import Pay, Profile, Transition
+from .roadmaps import Roadmap
+from .taxonomy import Taxonomy, stem_all, words
+
+Similarity = Callable[[str, list[str]], list[float]]
+# A fact this much less relevant than the best one is left out of a gathered answer.
+RELEVANCE_GAP = 0.12
+
+
+@dataclass
+class Learner:
+    """What the tutor knows about the person asking."""
+
+    background: str | None = None
+    about_me: str | None = None  # what they said about themselves, for matching stories
+    hours: float | None = None  # hours a week: said in this conversation or set on the page
+    hours_from: str = ""  # "question", "settings"
+    done: list[str] = field(default_factory=list)  # milestone titles ticked done
+    in_progress: list[str] = field(default_factory=list)
+    total: int = 0
+    current_phase: str | None = None
+    bg_phrase: str = ""  # "as a call center agent", "in retail sales"
+    bg_noun: str = ""  # "a call center agent", "retail sales"
+
+
+@dataclass
+class Ask:
+    """The resolved question: intent and slots after the conversation state is applied."""
+
+    intent: str
+    role: str
+    region: str | None = None
+    regions: list[str] = field(default_factory=list)
+    level: str | None = None
+    other_roles: list[str] = field(default_factory=list)
+    related: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)  # every covered role the question names
+    text: str = ""
+    delexed: str = ""  # the question with slot values taken out, for ranking facts
+    brief: bool = False  # one part of a multi-part answer: keep it short
+    wants_first: bool = False  # "which should I learn first"
+
+
+@dataclass
+class Plan:
+    template: str
+    data: dict[str, Any]
+    abstained: bool = False
+
+
+def _pay_by_region(p: Profile, tax: Taxonomy, region: str) -> list[Pay]:
+    """Figures for the region or, for a city or country, for the region it is part of? No:
+    a parent region's figure is not the child's. A child's figures answer a parent question."""
+    wanted = {region, *tax.children(region)}
+    return [x for x in p.pay if x.region in wanted]
+
+
+def pay_regions(p: Profile, tax: Taxonomy) -> list[str]:
+    return list(dict.fromkeys(tax.display(x.region) for x in p.pay))
+
+
+def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
+    base = {"region": ask.region, "region_name": tax.display(ask.region) if ask.region else None}
+    if not p.pay:
+        return Plan("decline_missing", {**base, "what": "pay", "have": []}, abstained=True)
+    missing: list[str] = []
+    if ask.region:
+        figures = []
+        for r in ask.regions or [ask.region]:
+            found = _pay_by_region(p, tax, r)
+            figures += found
+            if not found:
+                missing.append(tax.display(r))
+        if not figures:
+            return Plan(
+                "decline_missing",
+                {**base, "what": "pay", "have": pay_regions(p, tax)},
+                abstained=True,
+            )
+    else:
+        # no region named: every region the guides give, the most complete first
+        figures = list(p.pay)
+    level_missing = False
+    if ask.level:
+        at_level = [x for x in figures if x.level == ask.level]
+        if at_level:
+            figures = at_level
+        else:
+            level_missing = True
+    # one line per region, the guides' disagreements side by side
+    regions: dict[str, list[Pay]] = {}
+    for x in figures:
+        regions.setdefault(x.region, []).append(x)
+    groups = [
+        {"name": tax.display(r), "rows": _pay_rows(xs, tax), "guides": sorted({x.guide for x in xs})}
+        for r, xs in regions.items()
+    ]
+    # a learner who names no region gets each region's headline, not every band
+    compact = ask.brief or (not ask.region and len(groups) > 1)
+    level_label = tax.levels[ask.level].label if ask.level in tax.levels else ask.level
+    return Plan(
+        "pay",
+        {
+            **base,
+            "groups": groups,
+            "level": ask.level,
+            "level_label": level_label,
+            "level_missing": level_missing,
+            "levels_given": sorted(
+                {tax.levels[x.level].label for x in figures if x.level in tax.levels}
+            ),
+            "compact": compact,
+            "missing_regions": missing,
+            "have": pay_regions(p, tax),
+            "notes": p.pay_notes,
+        },
+        abstained=level_missing,
+    )
+
+
+# The figure that best answers "what does it pay?" first: a survey's middle half, then a
+# median, a typical or mid-level figure, an average; spans and top-earner floors last.
+_BASIS_ORDER = ["percentile-25-75", "median", "typical", "average", "range", "career-span", "top-10-percent"]
+
+
+def _pay_rows(figures: list[Pay], tax: Taxonomy) -> list[dict[str, Any]]:
+    """One row per figure; a band the guide gives for two levels is one row naming both."""
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for f in figures:
+        key = (f.display, f.cite, f.basis)
+        row = rows.setdefault(key, {"fact": f, "labels": []})
+        if f.level in tax.levels:
+            row["labels"].append(tax.levels[f.level].label)
+
+    def rank(row: dict[str, Any]) -> tuple[int, int]:
+        f = row["fact"]
+        mid = 0 if f.level in ("mid", "all") else 1
+        return (_BASIS_ORDER.index(f.basis) if f.basis in _BASIS_ORDER else 9, mid)
+
+    ordered = sorted(rows.values(), key=rank)
+    # the headline's disagreement partner: the best figure from another guide comes second
+    if len(ordered) > 2:
+        other = next((r for r in ordered[1:] if r["fact"].guide != ordered[0]["fact"].guide), None)
+        if other is not None:
+            ordered.remove(other)
+            ordered.insert(1, other)
+    return ordered
+
+
+def closest_transition(
+    p: Profile, learner: Learner, similar: Similarity | None, tax: Taxonomy | None = None
+) -> tuple[Transition | None, float]:
+    """The profile's transition story nearest the learner's background, with its similarity.
+
+    Half meaning (the embedder: "call centre agent" is close to "support specialist"), half
+    words (the share of the learner's words the story's names use: "support agent" against
+    "frontline support agent"); the embedder alone ranked "support agent" nearer "team lead".
+    """
+    texts = [x for x in (learner.background, learner.about_me) if x]
+    if not texts or not p.transitions:
+        return None, 0.0
+    for t in p.transitions:
+        names = {t.background.casefold(), *(a.casefold() for a in t.aliases)}
+        if learner.background and learner.background.casefold() in names:
+            return t, 1.0
+    if similar is None:
+        return None, 0.0
+    names = [f"{t.background}: {', '.join(t.aliases)}" for t in p.transitions]
+    skip = tax.function_words if tax else set()
+    best_t, best_s = None, 0.0
+    for text in texts:
+        mine = {w for w in stem_all(words(text)) if len(w) > 2 and w not in skip}
+        for t, name, sim in zip(p.transitions, names, similar(text, names), strict=True):
+            theirs = set(stem_all(words(name)))
+            overlap = len(mine & theirs) / len(mine) if mine else 0.0
+            score = (sim + overlap) / 2
+            if score > best_s:
+                best_t, best_s = t, score
+    return best_t, best_s
+
+
+def pace(months: float, guide_hours: float, hours: float) -> float:
+    return months * guide_hours / hours
+
+
+@dataclass
+class Context:
+    profile: Profile
+    roadmap: Roadmap | None
+    taxonomy: Taxonomy
+    learner: Learner
+    similar: Similarity | None = None
+    profiles: dict[str, Profile] = field(default_factory=dict)  # every role's, for comparisons
+    # a background this close to a transition story counts as that story's background
+    story_threshold: float = 0.45
+
+
+def plan_for(ask: Ask, ctx: Context) -> Plan:
+    p, tax, learner = ctx.profile, ctx.taxonomy, ctx.learner
+    story, score = closest_transition(p, learner, ctx.similar, tax)
+    close = story is not None and score >= ctx.story_threshold
+    common: dict[str, Any] = {
+        "role": p,
+        "learner": learner,
+        "brief": ask.brief,
+        "story": story if close else None,
+        "roadmap": ctx.roadmap,
+    }
+    plan_hours = _plan_hours(p, ctx.roadmap)
+    if ask.intent == "pay":
+        plan = plan_pay(p, ask, tax)
+        plan.data.update(common)
+        return plan
+    # "faster if you already work in support, sales or account management"
+    fast_note = next((d for d in p.time.training if d.faster_if), None)
+    if ask.intent == "time":
+        data = {**common, "training": p.time.training, "job_search": p.time.job_search}
+        data.update(pace=_pace(plan_hours, learner), fast_note=fast_note)
+        return Plan("time", data)
+    if ask.intent == "start":
+        plan_time = plan_hours[2] if plan_hours else (p.time.training or [None])[0]
+        return Plan(
+            "start",
+            {**common, "path": p.learning_path, "pace": _pace(plan_hours, learner), "plan_time": plan_time},
+        )
+    if ask.intent == "switch":
+        return Plan(
+            "switch",
+            {
+                **common,
+                "stories": [t for t in p.transitions if t.person] or p.transitions,
+                "first_step": p.learning_path[0] if p.learning_path else None,
+                "training": p.time.training,
+                "fast_note": fast_note,
+                "suits": p.fit.suits[0] if p.fit.suits else None,
+                "myth": _myth_for(learner, p, ctx.similar),
+            },
+        )
+    if ask.intent == "skills":
+        ordered = sorted((g for g in p.skills if g.order is not None), key=lambda g: g.order or 0)
+        unordered = [g for g in p.skills if g.order is None]
+        return Plan(
+            "skills",
+            {**common, "ordered": ordered, "unordered": unordered, "wants_first": ask.wants_first},
+        )
+    if ask.intent == "compare":
+        return Plan("compare", {**common, **_compare(ask, ctx)})
+    simple = {
+        "tools": {"groups": p.tools},
+        "portfolio": {"projects": p.portfolio.projects, "tips": p.portfolio.tips},
+        "interview": {"tips": p.interview},
+        "day": {"parts": p.day},
+        "education": {"edu": p.education},
+        "outlook": {"items": p.outlook},
+        "career_path": {"ladder": p.ladder, "senior": p.time.senior, "related": p.related},
+        "fit": {"fit": p.fit, "summary": p.summary},
+        "overview": {"summary": p.summary, "duties": p.duties, "day": p.day},
+        "sources": {"facts": [f for _, f in p.facts()]},
+    }
+    if ask.intent == "myths":
+        return Plan("myths", {**common, "myths": _myths(ask, p, ctx.similar)})
+    if ask.intent == "roadmap":
+        return Plan(
+            "roadmap",
+            {**common, "plan_time": plan_hours[2] if plan_hours else None, "path": p.learning_path},
+        )
+    if ask.intent == "glossary":
+        return Plan("glossary", {**common, "terms": _terms(ask, p)})
+    if ask.intent == "workplace":
+        return Plan("workplace", {**common, "items": p.work_setting})
+    return Plan(ask.intent if ask.intent in simple else "overview", {**common, **simple.get(ask.intent, simple["overview"])})
+
+
+def _terms(ask: Ask, p: Profile) -> list[Any]:
+    """The glossary entries the question names ("what is NRR"), or all when it names none."""
+    from .taxonomy import Gazetteer
+
+    table = Gazetteer({t.term: t.aliases for t in p.glossary})
+    named = {m.value for m in table.find(ask.text)}
+    return [t for t in p.glossary if t.term in named] or list(p.glossary)
+
+
+def _gather(
+    ask: Ask, ctx: Context, first: list[Any], rest: list[Any], label: str
+) -> dict[str, Any]:
+    """The facts closest to the question, best first.
+
+    Closeness is the embedder's, on the question with its slot values taken out (so "what
+    does a CSM do" is not matched on "CSM"), plus the share of the question's own words the
+    fact uses; ``first`` facts (what the role is) win ties with the ``rest``.
+    """
+    pool = [*first, *rest]
+    if not pool:
+        return {"lead": None, "more": [], "more_label": label}
+    if ctx.similar is None or not ask.text:
+        return {"lead": pool[0], "more": pool[1:5], "more_label": label}
+    query = ask.delexed or ask.text
+    sims = ctx.similar(query, [f.describe() for f in pool])
+    skip = ctx.taxonomy.function_words
+    mine = {w for w in stem_all(words(query)) if len(w) > 2 and w not in skip}
+    scored = []
+    for k, (f, sim) in enumerate(zip(pool, sims, strict=True)):
+        theirs = set(stem_all(words(f.describe())))
+        overlap = len(mine & theirs) / len(mine) if mine else 0.0
+        scored.append((f, sim + 0.3 * overlap + (0.1 if k < len(first) else 0.0)))
+    ranked = sorted(scored, key=lambda x: -x[1])
+    top = ranked[0][1]
+    more = [f for f, sc in ranked[1:] if sc >= top - RELEVANCE_GAP]
+    return {"lead": ranked[0][0], "more": more, "more_label": label}
+
+
+def has_data(intent: str, p: Profile) -> bool:
+    """Whether the profile can answer this intent at all (else: the extractive path)."""
+    return bool(
+        {
+            "pay": p.pay,
+            "time": p.time.training or p.time.job_search,
+            "start": p.learning_path,
+            "switch": p.transitions or p.learning_path,
+            "skills": p.skills,
+            "tools": p.tools,
+            "portfolio": p.portfolio.projects or p.portfolio.tips,
+            "interview": p.interview,
+            "day": p.day,
+            "education": p.education.degrees or p.education.certifications,
+            "outlook": p.outlook,
+            "career_path": p.ladder or p.related or p.time.senior,
+            "fit": p.fit.suits or p.fit.pros or p.fit.cons or p.summary,
+            "overview": p.summary or p.duties,
+            "glossary": p.glossary,
+            "workplace": p.work_setting,
+            "roadmap": True,
+            "myths": p.myths,
+            "compare": True,
+            "sources": True,
+        }.get(intent, p.summary)
+    )
+
+
+def _plan_hours(p: Profile, roadmap: Roadmap | None) -> tuple[float, float, Any] | None:
+    """(months, hours a week, the fact) of the role's plan, when a guide gives both."""
+    for d in p.time.training:
+        months = d.value if d.value is not None else None
+        if months and d.hours_per_week and d.unit == "month":
+            return months, d.hours_per_week, d
+    return None
+
+
+def _pace(plan: tuple[float, float, Any] | None, learner: Learner) -> dict[str, Any] | None:
+    if plan is None or not learner.hours:
+        return None
+    months, guide_hours, fact = plan
+    return {
+        "months": months,
+        "guide_hours": guide_hours,
+        "hours": learner.hours,
+        "result": pace(months, guide_hours, learner.hours),
+        "fact": fact,
+    }
+
+
+def _myths(ask: Ask, p: Profile, similar: Similarity | None) -> list[Any]:
+    """The myth the learner raises, or all of them when they ask about myths in general."""
+    if not p.myths or similar is None or not ask.text:
+        return list(p.myths)
+    scores = similar(ask.text, [m.myth for m in p.myths])
+    best = max(range(len(scores)), key=lambda i: scores[i])
+    ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+    if scores[best] >= 0.45 and (len(scores) == 1 or scores[ranked[0]] - scores[ranked[1]] > 0.05):
+        return [p.myths[best]]
+    return list(p.myths)
+
+
+def _myth_for(learner: Learner, p: Profile, similar: Similarity | None) -> Any:
+    """The misconception closest to where the learner comes from ("support" and "success are
+    the same job"), worth setting straight for a career changer."""
+    if not p.myths or similar is None or not learner.background:
+        return None
+    scores = similar(learner.background, [m.myth for m in p.myths])
+    best = max(range(len(scores)), key=lambda i: scores[i])
+    return p.myths[best] if scores[best] >= 0.5 else None
+
+
+def _compare(ask: Ask, ctx: Context) -> dict[str, Any]:
+    p = ctx.profile
+    # two covered roles side by side: what each is and who it suits
+    peers = [ctx.profiles[s] for s in ask.roles if s in ctx.profiles and s != p.role]
+    wanted = [*ask.related, *ask.other_roles]
+    found = []
+    missing = []
+    for name in wanted:
+        hit = next(
+            (
+                r
+                for r in p.related
+                if name.casefold() in {r.title.casefold(), *(a.casefold() for a in r.aliases)}
+            ),
+            None,
+        )
+        (found.append(hit) if hit else missing.append(name))
+    for slug in ask.roles:
+        if slug != p.role:
+            hit = next((r for r in p.related if r.slug == slug), None)
+            if hit and hit not in found:
+                found.append(hit)
+    if not wanted and not found and not peers:
+        found = list(p.related)
+    sides = [p, *peers] if peers else []
+    return {"found": found, "missing": missing, "sides": sides}
