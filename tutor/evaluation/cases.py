@@ -12,7 +12,7 @@ from ..settings import PROJECT_ROOT
 
 EVALS_DIR = PROJECT_ROOT / "evals"
 # The case sets `tutor eval` runs when no SET is named, in this order.
-DEFAULT_SETS = ("grounded", "conversation", "adversarial")
+DEFAULT_SETS = ("grounded", "conversation", "adversarial", "learners")
 NOT_SETS = {"retrieval_questions", "support_labels"}  # JSONL in evals/ that holds no eval cases
 CATEGORIES = (
     "pay",
@@ -26,6 +26,20 @@ CATEGORIES = (
     "out_of_scope",
     "missing_fact",
     "injection",
+    # the learners set: what a learner asks, by intent
+    "start",
+    "switch",
+    "fit",
+    "overview",
+    "tools",
+    "portfolio",
+    "interview",
+    "day",
+    "myths",
+    "education",
+    "outlook",
+    "career_path",
+    "decline",
 )
 STATES = ("done", "in_progress", "skipped")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,47}$")
@@ -43,6 +57,10 @@ _KEYS = {
     "call",
     "reference",
     "notes",
+    "intents",
+    "casual",
+    "min_words",
+    "max_words",
 }
 
 
@@ -84,6 +102,10 @@ class Case:
     reference: str | None = None
     notes: str = ""
     source: str = ""  # "file:line", for error messages
+    intents: tuple[str, ...] = ()  # every intent the question asks (learners set)
+    casual: bool = False  # written the way people chat
+    min_words: int | None = None  # length bounds of a useful answer, when the case sets them
+    max_words: int | None = None
 
     @property
     def needs_learner(self) -> bool:
@@ -190,6 +212,17 @@ def parse_case(obj: Any, where: str = "<case>") -> Case:
         raise _fail(where, "'call' must be 'ask' or 'next_steps'")
     if call == "next_steps" and not role:
         raise _fail(where, "a next_steps case needs a role")
+    bounds = []
+    for key in ("min_words", "max_words"):
+        v = obj.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise _fail(where, f"'{key}' must be a whole number of words")
+        bounds.append(v)
+    if bounds[0] is not None and bounds[1] is not None and bounds[0] > bounds[1]:
+        raise _fail(where, "'min_words' is larger than 'max_words'")
+    intents = _str_list(obj.get("intents") or [], where, "intents")
+    if not isinstance(obj.get("casual", False), bool):
+        raise _fail(where, "'casual' must be true or false")
     return Case(
         id=cid,
         category=obj["category"],
@@ -206,6 +239,10 @@ def parse_case(obj: Any, where: str = "<case>") -> Case:
         reference=obj.get("reference"),
         notes=str(obj.get("notes") or ""),
         source=where,
+        intents=tuple(intents),
+        casual=bool(obj.get("casual", False)),
+        min_words=bounds[0],
+        max_words=bounds[1],
     )
 
 

@@ -122,6 +122,29 @@ class CaseResult:
         return len(self.facts_found) / n
 
     @property
+    def words(self) -> int:
+        text = strip_markers(str((self.answer or {}).get("answer") or ""))
+        return len(re.findall(r"[\w$€£₹%'’.,–-]*\w[\w$€£₹%'’.,–-]*", text))
+
+    @property
+    def length_ok(self) -> bool | None:
+        c = self.case
+        if self.answer is None or (c.min_words is None and c.max_words is None):
+            return None
+        return (c.min_words or 0) <= self.words <= (c.max_words or 10**9)
+
+    @property
+    def useful(self) -> bool | None:
+        """Every key point, no forbidden phrase, a length within bounds (the learners set)."""
+        if self.case.min_words is None and self.case.max_words is None:
+            return None
+        if self.error is not None or self.answer is None:
+            return False
+        return (
+            not self.facts_missing and not self.forbidden and self.length_ok is not False
+        )
+
+    @property
     def checks(self) -> dict[str, bool | None]:
         """Each answer-level check: True pass, False fail, None not applicable."""
         if self.error is not None or self.answer is None:
@@ -137,6 +160,7 @@ class CaseResult:
             else (g.cited_claims == g.claims and g.valid_markers == g.markers),
             "support": None if g is None or not g.checked else g.supported == g.checked,
             "numbers": None if g is None or not g.numbers else g.faithful_numbers == g.numbers,
+            "length": self.length_ok,
         }
 
     @property
@@ -162,6 +186,8 @@ class CaseResult:
             "citation_validity": g.validity if g else None,
             "citation_support": g.support_rate if g else None,
             "numeric_fidelity": g.fidelity if g else None,
+            "useful": self.useful,
+            "words": self.words if self.answer is not None else None,
         }
 
     def to_dict(self, evidence: bool = True) -> dict[str, Any]:
@@ -231,6 +257,7 @@ METRICS = (
     "citation_valid_rate",
     "citation_support",
     "numeric_fidelity",
+    "usefulness",
     "judge_faithfulness",
     "judge_relevance",
     "judge_spread",
@@ -273,6 +300,8 @@ def aggregate(results: Sequence[CaseResult]) -> dict[str, Any]:
     for key in ("citation_coverage", "citation_validity", "citation_support", "numeric_fidelity"):
         out[key] = _mean([m[key] for m in ms])
     out["citation_valid_rate"] = round(sum(cite_ok) / len(cite_ok), 4) if cite_ok else None
+    useful = [r.useful for r in results if r.useful is not None]
+    out["usefulness"] = round(sum(useful) / len(useful), 4) if useful else None
     judged = [r.judge for r in ok if r.judge]
     if judged:
         out["judge_faithfulness"] = _mean([j.get("faithfulness", {}).get("mean") for j in judged])

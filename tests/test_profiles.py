@@ -1,0 +1,91 @@
+"""Role profiles: the shipped ones are valid and grounded; a broken one names its file and field."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tutor.errors import CorpusError
+from tutor.ingestion import discover, load_document
+from tutor.profiles import check_profile, load_profile, load_profiles, sections_of, validate_corpus
+from tutor.settings import PROJECT_ROOT
+
+CORPUS = PROJECT_ROOT / "corpus"
+
+
+def test_shipped_profiles_validate_against_their_guides() -> None:
+    assert validate_corpus(CORPUS) == []
+    profiles = load_profiles(CORPUS)
+    assert {"customer-success-manager", "customer-support-manager"} <= set(profiles)
+
+
+@pytest.mark.parametrize("role", ["customer-success-manager", "customer-support-manager"])
+def test_every_part_of_a_profile_is_filled(role: str) -> None:
+    """Every fact a seed gives has a place: no section of the schema is left empty."""
+    p = load_profiles(CORPUS)[role]
+    filled = {
+        "pay": p.pay,
+        "training time": p.time.training,
+        "learning path": p.learning_path,
+        "skills": p.skills,
+        "tools": p.tools,
+        "education": p.education.degrees,
+        "transitions or a path in": p.transitions or p.learning_path,
+        "portfolio": p.portfolio.projects or p.portfolio.tips,
+        "day": p.day,
+        "myths or advice": p.myths or p.advice,
+        "outlook": p.outlook,
+        "related roles or ladder": p.related or p.ladder,
+        "aliases": p.aliases,
+    }
+    empty = [k for k, v in filled.items() if not v]
+    assert not empty, f"{role}: empty {empty}"
+
+
+def _copy(tmp_path: Path) -> Path:
+    dst = tmp_path / "corpus"
+    shutil.copytree(CORPUS, dst)
+    return dst
+
+
+def test_unknown_key_names_file_and_field(tmp_path: Path) -> None:
+    corpus = _copy(tmp_path)
+    path = corpus / "profiles" / "customer-success-manager.yaml"
+    text = path.read_text().replace("    currency: USD", "    currency: USD\n    ammount: 5", 1)
+    path.write_text(text)
+    with pytest.raises(CorpusError) as info:
+        load_profile(path)
+    assert "customer-success-manager.yaml" in str(info.value)
+    assert "pay[" in str(info.value) and "ammount" in str(info.value)
+
+
+def test_a_figure_the_cited_section_lacks_is_reported(tmp_path: Path) -> None:
+    corpus = _copy(tmp_path)
+    path = corpus / "profiles" / "customer-success-manager.yaml"
+    profile = load_profile(path)
+    fact = profile.pay[0]
+    bad = fact.model_copy(update={"display": "$999,999"})
+    broken = profile.model_copy(update={"pay": [bad, *profile.pay[1:]]})
+    docs = [load_document(p, corpus) for p in discover(corpus)]
+    problems = check_profile(broken, sections_of(docs), path)
+    assert any("pay[0]" in x and "999999" in x for x in problems), problems
+
+
+def test_a_cite_to_a_missing_section_is_reported(tmp_path: Path) -> None:
+    corpus = _copy(tmp_path)
+    path = corpus / "profiles" / "customer-support-manager.yaml"
+    profile = load_profile(path)
+    bad = profile.pay[0].model_copy(update={"cite": f"{profile.pay[0].guide} > No such heading"})
+    broken = profile.model_copy(update={"pay": [bad]})
+    docs = [load_document(p, corpus) for p in discover(corpus)]
+    problems = check_profile(broken, sections_of(docs), path)
+    assert problems and "No such heading" in problems[0] and "pay[0].cite" in problems[0]
+
+
+def test_yaml_anchors_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text("role: x\ntitle: &a [1, 2]\naliases: *a\n")
+    with pytest.raises(CorpusError, match="alias|anchor"):
+        load_profile(path)

@@ -1,0 +1,62 @@
+"""Conversation state: follow-ups resolve from what the conversation said, slot by slot."""
+
+from __future__ import annotations
+
+from tutor.state import State, resolve
+from tutor.understanding import Understanding
+
+CSM = "customer-success-manager"
+SUP = "customer-support-manager"
+
+
+def u(**kw: object) -> Understanding:
+    base = Understanding(text=str(kw.pop("text", "")), clean="")
+    for k, v in kw.items():
+        setattr(base, k, v)
+    return base
+
+
+def test_region_followup_keeps_role_and_topic() -> None:
+    prev = State(role=CSM, intents=["pay"], region="United States", regions=["United States"])
+    s = resolve(u(followup=True, region="Germany", regions=["Germany"]), prev, None)
+    assert (s.role, s.intents, s.region) == (CSM, ["pay"], "Germany")
+
+
+def test_level_followup_keeps_region() -> None:
+    prev = State(role=CSM, intents=["pay"], region="Germany", regions=["Germany"])
+    s = resolve(u(followup=True, level="senior"), prev, None)
+    assert (s.intents, s.region, s.level) == (["pay"], "Germany", "senior")
+
+
+def test_background_carries_into_a_new_question() -> None:
+    prev = State(role=CSM, intents=["switch"], background="call center agent")
+    s = resolve(u(intents=["time"]), prev, None)
+    assert s.background == "call center agent" and s.intents == ["time"]
+
+
+def test_a_role_followup_switches_role_and_keeps_topic() -> None:
+    prev = State(role=CSM, intents=["pay"])
+    s = resolve(u(followup=True, roles=[SUP]), prev, CSM)
+    assert (s.role, s.intents) == (SUP, ["pay"])
+
+
+def test_the_page_role_is_a_default_not_an_override() -> None:
+    s = resolve(u(intents=["pay"], roles=[CSM]), None, SUP)
+    assert s.role == CSM
+    s = resolve(u(intents=["pay"], other_roles=["nurse"]), None, SUP)
+    assert s.role is None  # a nurse question is not about the selected role
+    s = resolve(u(intents=["pay"]), None, SUP)
+    assert s.role == SUP
+
+
+def test_a_new_topic_drops_the_level() -> None:
+    prev = State(role=CSM, intents=["pay"], region="Germany", level="senior")
+    s = resolve(u(intents=["tools"]), prev, None)
+    assert s.level is None
+
+
+def test_state_round_trips_through_a_dict() -> None:
+    s = State(role=CSM, intents=["pay"], region="India", background="teacher", hours=5)
+    assert State.from_dict(s.to_dict()) == s
+    assert State.from_dict(None) is None
+    assert State.from_dict({"role": CSM, "unknown_key": 1}) == State(role=CSM)

@@ -1,0 +1,85 @@
+"""Understanding: intents from the labelled examples, slots from the corpus's vocabularies.
+
+The questions here are the issue's own examples of how learners write, plus slot cases; the
+intent classifier's accuracy is measured on the independent learners set by `tutor eval`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor.tutor import Tutor
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("csm salary in india??", "pay"),
+        ("wont AI replace csms", "myths"),
+        ("where do i even start", "start"),
+        ("im in retail sales, can i switch?", "switch"),
+        ("what goes in my portfolio", "portfolio"),
+        ("How long does it take to become a CSM?", "time"),
+        ("what tools does a support manager use", "tools"),
+        ("hi there", "greeting"),
+        ("can my employer fire me for asking about pay", "legal"),
+        ("whats a good recipe for sourdough bread", "off_topic"),
+    ],
+)
+def test_learner_phrasing_is_understood(shipped: Tutor, question: str, intent: str) -> None:
+    u = shipped.coach.understand(question)
+    assert intent in u.intents, (question, u.intents, u.clauses)
+
+
+def test_typos_and_chat_spelling(shipped: Tutor) -> None:
+    u = shipped.coach.understand("whats the sucess managers salery in the US")
+    assert u.roles == ["customer-success-manager"]
+    assert u.region == "United States"
+    assert "pay" in u.intents
+
+
+def test_a_question_with_two_intents_gets_both(shipped: Tutor) -> None:
+    u = shipped.coach.understand("what does a csm earn and how long does it take to get there?")
+    assert {"pay", "time"} <= set(u.intents)
+
+
+def test_slots_region_level_hours(shipped: Tutor) -> None:
+    u = shipped.coach.understand("entry level csm pay in berlin? i can do 5 hours a week")
+    assert u.region == "Germany" and u.level == "entry" and u.hours == 5
+
+
+def test_hours_a_day_become_hours_a_week(shipped: Tutor) -> None:
+    assert shipped.coach.understand("i have 2 hrs a day, how long?").hours == 14
+
+
+def test_us_is_not_read_from_tell_us(shipped: Tutor) -> None:
+    assert shipped.coach.understand("tell us about support managers").region is None
+
+
+def test_background_is_the_learner_not_the_subject(shipped: Tutor) -> None:
+    u = shipped.coach.understand("I'm a teacher, could I become a CSM?")
+    assert u.background == "teacher"
+    assert u.roles == ["customer-success-manager"] and not u.other_roles
+
+
+def test_a_role_in_the_self_description_is_a_background(shipped: Tutor) -> None:
+    u = shipped.coach.understand(
+        "im a customer support manager rn, can i move over to customer success manager?"
+    )
+    assert u.roles == ["customer-success-manager"]
+    assert u.background == "customer support manager"
+
+
+def test_another_job_title_is_another_role(shipped: Tutor) -> None:
+    u = shipped.coach.understand("What does a nurse earn in France?")
+    assert u.other_roles == ["nurse"] and not u.roles and u.region == "France"
+
+
+def test_a_generic_title_alone_names_no_role(shipped: Tutor) -> None:
+    assert shipped.coach.understand("should i ask my manager for training?").other_roles == []
+
+
+def test_followup_without_intent_is_marked(shipped: Tutor) -> None:
+    for text in ("what about Germany?", "and for senior roles?"):
+        u = shipped.coach.understand(text)
+        assert u.followup and not u.intents, (text, u.intents)
