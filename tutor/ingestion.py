@@ -14,10 +14,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import frontmatter
 import ftfy
-import yaml
 
+from . import front_matter
 from .errors import CorpusError
 
 GUIDE_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
@@ -43,6 +42,7 @@ class Document:
     file: str
     sha256: str
     sections: list[Section] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)  # other names for the role: "csm"
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -55,6 +55,8 @@ class Document:
             "source_url": self.source_url or "",
             "as_of": self.as_of,
             "file": self.file,
+            # flat, as Chroma's metadata must be: front matter forbids commas inside an alias
+            "aliases": ", ".join(self.aliases),
         }
 
 
@@ -452,12 +454,8 @@ def load_document(path: Path, root: Path | None = None, role: str | None = None)
         )
     text, digest = read_text(path)
     meta: dict[str, Any] = {}
-    if suffix in (".md", ".markdown") and text.lstrip().startswith("---"):
-        try:
-            post = frontmatter.loads(text)
-        except yaml.YAMLError as exc:
-            raise CorpusError(f"{path}: the front matter is not valid YAML ({exc}).") from exc
-        meta, text = dict(post.metadata), post.content
+    if suffix in (".md", ".markdown"):
+        meta, text = front_matter.parse(text, path)
     html_title = None
     if suffix in (".html", ".htm"):
         html_title, text = html_to_markdown(text)
@@ -491,11 +489,12 @@ def load_document(path: Path, root: Path | None = None, role: str | None = None)
         role_title=str(meta.get("role_title") or role_title_from_slug(slug)),
         title=title,
         source=str(meta.get("source") or path.name),
-        source_url=meta.get("source_url") or None,
+        source_url=str(meta["source_url"]) if meta.get("source_url") else None,
         as_of=str(meta.get("as_of") or "undated"),
         file=shown,
         sha256=digest,
         sections=sections,
+        aliases=list(meta.get("aliases") or []),
     )
 
 

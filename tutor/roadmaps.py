@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from . import safe_yaml
 from .errors import CorpusError, NotFound
 from .ingestion import ROLE_SLUG
 
@@ -66,7 +67,7 @@ class Roadmap(BaseModel):
 
 def load_roadmap(path: Path) -> Roadmap:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_yaml.load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise CorpusError(f"{path}: cannot be read ({exc}).") from exc
     except yaml.YAMLError as exc:
