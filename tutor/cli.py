@@ -219,6 +219,7 @@ def _stream_answer(
 def chat(role: str | None, learner: str) -> None:
     """An interactive session; answers stream in. Type /next, /new or /quit."""
     t = _tutor()
+    role = t.resolve_role(role)  # "csm" -> customer-success-manager, once for the session
     conv = t.new_conversation(learner, role)["id"]
     click.secho(
         f"Career Tutor ({t.engine_name} engine). Ask about a role; /next for advice, /quit to leave.",

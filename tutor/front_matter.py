@@ -26,8 +26,10 @@ ALIAS_CHARS = 60
 _HINT = "See corpus/README.md for the guide front matter."
 
 
-def _field_error(path: Path, key: str, problem: str) -> CorpusError:
-    return CorpusError(f"{path}: front-matter field '{key}' {problem}.", _HINT)
+def _field_error(
+    path: Path, key: str, problem: str, what: str = "front-matter field"
+) -> CorpusError:
+    return CorpusError(f"{path}: {what} '{key}' {problem}.", _HINT)
 
 
 def _scalar(path: Path, key: str, value: Any, limit: int) -> Any:
@@ -43,24 +45,27 @@ def _scalar(path: Path, key: str, value: Any, limit: int) -> Any:
     return value
 
 
-def _aliases(path: Path, value: Any) -> list[str]:
+def aliases(path: Path, value: Any, what: str = "front-matter field") -> list[str]:
+    """Other names for a role ("csm"), from a guide's front matter or a role profile."""
+
+    def error(problem: str) -> CorpusError:
+        return _field_error(path, "aliases", problem, what)
+
     if value is None:
         return []
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
-        raise _field_error(path, "aliases", "must be a list of short names, e.g. [csm, cs manager]")
+        raise error("must be a list of short names, e.g. [csm, cs manager]")
     if len(items) > MAX_ALIASES:
-        raise _field_error(path, "aliases", f"has {len(items)} names; the limit is {MAX_ALIASES}")
+        raise error(f"has {len(items)} names; the limit is {MAX_ALIASES}")
     out: list[str] = []
     for item in items:
         if not isinstance(item, (str, int, float)) or isinstance(item, bool):
-            raise _field_error(path, "aliases", "must hold only short names (strings)")
+            raise error("must hold only short names (strings)")
         name = str(item).strip()
         if not name or len(name) > ALIAS_CHARS or "," in name:
-            raise _field_error(
-                path,
-                "aliases",
-                f"has the name '{name[:40]}': each must be 1 to {ALIAS_CHARS} characters, without commas",
+            raise error(
+                f"has the name '{name[:40]}': each must be 1 to {ALIAS_CHARS} characters, without commas"
             )
         out.append(name)
     return out
@@ -95,7 +100,7 @@ def parse(text: str, path: Path) -> tuple[dict[str, Any], str]:
         if not isinstance(key, str) or len(key) > 60:
             raise CorpusError(f"{path}: the front matter has a bad field name {str(key)[:60]!r}.")
         if key == "aliases":
-            fields[key] = _aliases(path, value)
+            fields[key] = aliases(path, value)
         else:
             fields[key] = _scalar(path, key, value, LONG_FIELDS.get(key, FIELD_CHARS))
     return fields, body.strip()

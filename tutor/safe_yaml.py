@@ -8,10 +8,15 @@ while the document is composed, before anything can be expanded.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.composer import ComposerError
+
+from .errors import CorpusError
+
+MAX_FILE_BYTES = 1_000_000  # a roadmap or profile is a few KB
 
 
 class _NoAnchorLoader(yaml.SafeLoader):
@@ -33,3 +38,18 @@ def load(text: str) -> Any:
         return yaml.load(text, Loader=_NoAnchorLoader)
     except RecursionError as exc:  # "[[[[…" a few hundred deep: the composer recurses
         raise yaml.YAMLError("the YAML is nested too deeply") from exc
+
+
+def load_mapping(path: Path, what: str) -> dict[str, Any]:
+    """A corpus YAML file that must hold a mapping (a roadmap, a role profile)."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CorpusError(f"{path}: too large for a {what}.", "Keep it under 1 MB.")
+        data = load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path}: cannot be read ({exc}).") from exc
+    except yaml.YAMLError as exc:
+        raise CorpusError(f"{path}: invalid YAML ({exc}).", "Fix the syntax and retry.") from exc
+    if not isinstance(data, dict):
+        raise CorpusError(f"{path}: a {what} must be a YAML mapping.", "See corpus/README.md.")
+    return data

@@ -19,6 +19,7 @@ from .progress import ProgressStore, check_learner_id
 from .prompts import MAX_SENTENCES, Budget, build_answer_messages, passage_view, render
 from .retrieval import Hit, Mode, Retriever
 from .roadmaps import Roadmap, find_milestone, load_roadmaps
+from .roles import load_profile_aliases, resolve_role
 from .settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class Tutor:
             chat_model = OpenAIChatModel(settings)
         self.chat_model = chat_model
         self._roadmaps: dict[str, Roadmap] | None = None
+        self._profile_aliases: dict[str, list[str]] | None = None
         self._offline: off.OfflineEngine | None = None
         self._offline_gen: str | None = None
         self._lock = threading.Lock()
@@ -70,7 +72,7 @@ class Tutor:
         self, query: str, role: str | None = None, k: int = 5, mode: Mode = "hybrid"
     ) -> list[Hit]:
         self._check_text(query, "search query")
-        return self.retriever.search(query, role=role, k=k, mode=mode)
+        return self.retriever.search(query, role=self.resolve_role(role), k=k, mode=mode)
 
     def roadmaps(self) -> dict[str, Roadmap]:
         if self._roadmaps is None:
@@ -93,7 +95,30 @@ class Tutor:
             for r in sorted(titles)
         ]
 
+    def resolve_role(self, name: str | None) -> str | None:
+        """The slug a learner means by ``name`` ("csm", "Customer Success Manager"); None stays None.
+
+        Unknown names raise NotFound with the closest slug as a hint (tutor/roles.py).
+        """
+        if not name:
+            return None
+        known = self._role_titles()
+        if name in known or name in self.roadmaps():
+            return name
+        if self._profile_aliases is None:
+            self._profile_aliases = load_profile_aliases(self.settings.corpus_dir)
+        names: dict[str, set[str]] = {slug: {title} for slug, title in known.items()}
+        for slug, rm in self.roadmaps().items():
+            names.setdefault(slug, set()).add(rm.role_title)
+        for c in self.retriever.chunks:
+            names[c.role].update(a.strip() for a in str(c.meta.get("aliases", "")).split(","))
+        for slug, aliases in self._profile_aliases.items():
+            if slug in names:
+                names[slug].update(aliases)
+        return resolve_role(name, names)
+
     def roadmap(self, role: str) -> dict[str, Any]:
+        role = self.resolve_role(role) or role
         rm = self.roadmaps().get(role)
         if rm is None:
             known = ", ".join(sorted(self.roadmaps())) or "none"
@@ -107,6 +132,7 @@ class Tutor:
 
     def progress(self, learner_id: str, role: str) -> dict[str, Any]:
         check_learner_id(learner_id)
+        role = self.resolve_role(role) or role
         rm = self._roadmap_obj(role)
         states = self.progress_store.states(learner_id, role)
         ids = [m.id for m in rm.milestones]
@@ -152,8 +178,8 @@ class Tutor:
 
     def new_conversation(self, learner_id: str, role: str | None = None) -> dict[str, Any]:
         self.ensure_learner(learner_id)
-        if role:
-            self.retriever.check_role(role)
+        role = self.resolve_role(role)
+        self.retriever.check_role(role)
         return self.conversation_store.create(learner_id, role)
 
     def conversations(self, learner_id: str) -> list[dict[str, Any]]:
@@ -252,8 +278,8 @@ class Tutor:
         q = self._check_text(question)
         self.retriever.refresh()
         self.index.require_ready()
-        if role:
-            self.retriever.check_role(role)
+        role = self.resolve_role(role)
+        self.retriever.check_role(role)
         history: list[dict[str, Any]] = []
         conv_role = None
         if learner_id:
@@ -448,7 +474,7 @@ class Tutor:
         self, learner_id: str, role: str | None = None, conversation_id: str | None = None
     ) -> Answer:
         """Cited advice; stored as an exchange when a conversation is given (the chat page)."""
-        answer = self._next_steps(learner_id, role)
+        answer = self._next_steps(learner_id, self.resolve_role(role))
         if conversation_id:
             answer.conversation_id = conversation_id
             self.conversation_store.add_exchange(
