@@ -102,8 +102,10 @@ def ingest(paths: tuple[Path, ...], role: str | None, as_json: bool) -> None:
     )
     if as_json:
         click.echo(json.dumps(report.to_dict()))
-    else:
-        click.echo(f"Ingested {report.summary()}.")
+        return
+    for note in report.skipped:  # a symlink out of the corpus, a PDF: the rest went on
+        click.secho(f"Warning: {note}", fg="yellow", err=True)
+    click.echo(f"Ingested {report.summary()}.")
 
 
 @main.command()

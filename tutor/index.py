@@ -48,10 +48,11 @@ class IngestReport:
     skipped: list[str] = field(default_factory=list)  # passed over with a warning: why, per file
 
     def summary(self) -> str:
+        skipped = f"; {len(self.skipped)} skipped (see the warnings above)" if self.skipped else ""
         return (
             f"{self.files} files, {self.chunks} chunks: {self.added} added, {self.unchanged} unchanged, "
             f"{self.removed} removed ({self.duplicates_dropped} duplicates dropped, "
-            f"{self.embedded} embedded) in {self.seconds:.2f}s"
+            f"{self.embedded} embedded) in {self.seconds:.2f}s{skipped}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -223,7 +224,7 @@ class Index:
         """Read every source; report every bad file at once, before anything is written.
 
         Files that are passed over (a symlink out of the corpus, a PDF) are noted in
-        ``skipped`` and logged; they do not stop the ingest.
+        ``skipped`` (the report's field); they do not stop the ingest.
         """
         if role is not None:
             validate_role_slug(role)
@@ -259,9 +260,9 @@ class Index:
                 docs.append(load_document(path, self.settings.corpus_dir, override))
             except CorpusError as exc:
                 errors.append(str(exc))
-        for note in notes:
+        for note in notes:  # the report carries them; `tutor ingest` prints them as warnings
             if not any(note in e for e in errors):  # an error below names it already
-                log.warning("%s", note)
+                log.info("%s", note)
         if errors:
             hint = "Nothing was changed; fix or remove the file(s) and run `tutor ingest` again."
             raise CorpusError("; ".join(errors), hint)
