@@ -22,11 +22,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 
 install: $(VENV)/.installed
 
-# Browser tests drive Debian's chromium (no browser downloads).
+# Browser tests drive Debian's chromium (no browser downloads). Without --no-install-recommends
+# apt pulls about 120 packages (avahi, samba libraries, cups) and upgrades systemd.
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium is missing: sudo apt-get install chromium (browser tests will be skipped)"; fi; }
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else echo "chromium is missing: sudo apt-get install --no-install-recommends chromium (browser tests will be skipped)"; fi; }
 
 test: install system-deps
 	$(BIN)/python -m pytest -q

@@ -24,6 +24,7 @@ def run_cli(
     corpus: Path,
     *args: str,
     input: str | None = None,
+    terminal: dict[str, str] | None = None,
 ) -> Result:
     monkeypatch.setattr("tutor.index.make_embedder", lambda settings: embedder)
     env = {
@@ -37,6 +38,13 @@ def run_cli(
         "TUTOR_CHUNK_TOKENS": None,
         "OPENAI_API_KEY": None,
         "OPENAI_BASE_URL": None,
+        # the terminal rich sees: none (a pipe) unless the test asks for one
+        "TTY_COMPATIBLE": None,
+        "TTY_INTERACTIVE": None,
+        "FORCE_COLOR": None,
+        "COLUMNS": None,
+        "LINES": None,
+        **(terminal or {}),
     }
     get_settings.cache_clear()
     try:

@@ -151,9 +151,16 @@ def test_a_nonexistent_path(tutor: Tutor, tmp_path: Path) -> None:
 
 
 def test_an_unsupported_file_type(tutor: Tutor, tmp_path: Path) -> None:
+    book = tmp_path / "guide.epub"
+    book.write_bytes(b"PK\x03\x04")
+    expect_corpus_error(tutor, "guide.epub", "unsupported file type", paths=(book,))
+
+
+def test_a_pdf_is_not_supported_yet(tutor: Tutor, tmp_path: Path) -> None:
     pdf = tmp_path / "guide.pdf"
     pdf.write_bytes(b"%PDF-1.7\n")
-    expect_corpus_error(tutor, "guide.pdf", "unsupported file type", paths=(pdf,))
+    err = expect_corpus_error(tutor, "guide.pdf", "PDF files are not supported yet", paths=(pdf,))
+    assert "Convert it to .md, .txt or .html" in err.message
 
 
 def test_broken_front_matter(tutor: Tutor, guides: Path) -> None:

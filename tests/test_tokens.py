@@ -32,8 +32,11 @@ def test_without_encoding_it_warns_once_and_estimates(
         b = fresh_tokens.count_tokens("A second call must not warn again.", "gpt-4o-mini")
     assert a == tokens.estimate_tokens("Customer Success Managers own renewals and expansion.")
     assert b > 0
-    warnings = [r for r in caplog.records if "not cached" in r.getMessage()]
+    warnings = [r.getMessage() for r in caplog.records if "not cached" in r.getMessage()]
     assert len(warnings) == 1
+    # the warning says how to fix it, not just what is wrong
+    for words in ("TIKTOKEN_CACHE_DIR", "cl100k_base", "o200k_base", "shared/tiktoken-cache"):
+        assert words in warnings[0], words
     assert not fresh_tokens.have_tiktoken()
 
 

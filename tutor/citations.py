@@ -241,6 +241,7 @@ def strip_foreign_links(
         return "[link removed]"
 
     text = _URL.sub(bare, text)
+
     def email(m: re.Match[str]) -> str:
         if m.group(0) in allowed:
             return m.group(0)

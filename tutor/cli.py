@@ -102,8 +102,10 @@ def ingest(paths: tuple[Path, ...], role: str | None, as_json: bool) -> None:
     )
     if as_json:
         click.echo(json.dumps(report.to_dict()))
-    else:
-        click.echo(f"Ingested {report.summary()}.")
+        return
+    for note in report.skipped:  # a symlink out of the corpus, a PDF: the rest went on
+        click.secho(f"Warning: {note}", fg="yellow", err=True)
+    click.echo(f"Ingested {report.summary()}.")
 
 
 @main.command()
@@ -138,29 +140,18 @@ def search(query: str, role: str | None, k: int, mode: str, as_json: bool) -> No
         click.echo()
 
 
-def _print_answer(ans: Any, streamed: bool = False) -> None:
-    """Answer text (unless it was streamed already), then its sources as footnotes."""
-    width = _width()
+def _print_answer(ans: Any, console: Any = None, streamed: bool = False) -> None:
+    """Answer text as Markdown (unless it was streamed already), then its sources as footnotes."""
+    from .cli_render import make_console, print_markdown, print_sources
+
+    console = console or make_console()
     if not streamed:
-        for para in ans.answer.split("\n"):
-            click.echo(
-                textwrap.fill(
-                    para, width=width, subsequent_indent="  " if para.startswith("- ") else ""
-                )
-            )
+        print_markdown(console, ans.answer)
     if ans.notice:
         click.secho(f"Note: {ans.notice}", fg="yellow", err=True)
     if ans.abstained:
-        click.secho("(The guides do not cover this; nothing above is a guess.)", dim=True)
-    if ans.citations:
-        click.echo()
-        for c in ans.citations:
-            where = f"{c.title} › {c.heading}" if c.kind == "guide" else f"{c.title}: {c.text}"
-            meta = f" ({c.source}, as of {c.as_of})" if c.kind == "guide" else ""
-            click.secho(
-                textwrap.fill(f"[{c.n}] {where}{meta}", width=width, subsequent_indent="    "),
-                dim=True,
-            )
+        console.print("(The guides do not cover this; nothing above is a guess.)", style="dim")
+    print_sources(console, ans.citations)
 
 
 @main.command()
@@ -187,28 +178,30 @@ def _stream_answer(
     t: Any, question: str, role: str | None, learner: str | None, conversation: str | None
 ) -> Any:
     from .citations import Answer
+    from .cli_render import AnswerPrinter, make_console
 
+    console = make_console()
+    printer = AnswerPrinter(console)
     final = None
-    printed = False
     for ev in t.ask_stream(question, role, learner, conversation):
         if ev["event"] == "token":
-            click.echo(ev["data"]["text"], nl=False)
-            printed = True
+            printer.feed(ev["data"]["text"])
         elif ev["event"] == "reset":
-            click.echo()
+            printer.close()
             click.secho(f"[{ev['data']['notice']}]", fg="yellow", err=True)
+            printer = AnswerPrinter(console)
         elif ev["event"] == "answer":
             final = ev["data"]
-    if printed:
-        click.echo()
+    printer.close()
     assert final is not None
     ans = Answer.from_dict(final)
     if ans.engine != "offline" or ans.notice:
         # a model's raw stream may differ from the checked answer: show the checked one
-        click.secho("Checked answer:", bold=True)
-        _print_answer(ans)
+        console.print()
+        console.print("Checked answer:", style="bold")
+        _print_answer(ans, console)
     else:
-        _print_answer(ans, streamed=True)
+        _print_answer(ans, console, streamed=True)
     return ans
 
 
@@ -219,6 +212,7 @@ def _stream_answer(
 def chat(role: str | None, learner: str) -> None:
     """An interactive session; answers stream in. Type /next, /new or /quit."""
     t = _tutor()
+    role = t.resolve_role(role)  # "csm" -> customer-success-manager, once for the session
     conv = t.new_conversation(learner, role)["id"]
     click.secho(
         f"Career Tutor ({t.engine_name} engine). Ask about a role; /next for advice, /quit to leave.",

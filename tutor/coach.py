@@ -19,7 +19,6 @@ import numpy as np
 
 from .citations import Answer, check_answer
 from .compose import Sources, cited, fit_render, lower_first, render_answer, say
-from .taxonomy import stem_all, words
 from .extractive import extractive_answer
 from .index import Index
 from .knowledge import Knowledge, KnowledgeStore
@@ -28,6 +27,7 @@ from .profiles import Profile
 from .retrieval import Hit
 from .settings import Settings
 from .state import State, resolve
+from .taxonomy import stem_all, words
 from .understanding import OUT_OF_SCOPE, IntentModel, Lexicon, Understander, Understanding
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,9 @@ class Coach:
         """Covered roles from the index: slug -> {title, aliases}."""
         out: dict[str, dict[str, Any]] = {}
         for g in self.index.guides():
-            info = out.setdefault(g["role"], {"title": g.get("role_title") or g["role"], "aliases": []})
+            info = out.setdefault(
+                g["role"], {"title": g.get("role_title") or g["role"], "aliases": []}
+            )
             aliases = g.get("aliases") or []
             if isinstance(aliases, str):
                 aliases = [a.strip() for a in aliases.split(",")]
@@ -179,7 +181,14 @@ class Coach:
                 share = max(60, total // (len(intents) * max(1, len(per_role))))
                 for slug in per_role:
                     text, declined, hits = self._part(
-                        intent, slug, state, u, learner, k, views, sources,
+                        intent,
+                        slug,
+                        state,
+                        u,
+                        learner,
+                        k,
+                        views,
+                        sources,
                         brief=len(intents) > 1 or len(per_role) > 1,
                         heading=views[slug].title if len(per_role) > 1 else None,
                         budget=share,
@@ -314,7 +323,11 @@ class Coach:
             wants_first=bool(re.search(r"\bfirst\b|\border\b|\bstart\b", u.clean)),
         )
         ctx = Context(
-            profile, k.roadmaps.get(profile.roadmap or slug), k.taxonomy, learner, self.similar,
+            profile,
+            k.roadmaps.get(profile.roadmap or slug),
+            k.taxonomy,
+            learner,
+            self.similar,
             profiles=k.profiles,
         )
         plan = plan_for(ask, ctx)
@@ -325,7 +338,14 @@ class Coach:
         )
         return (prefix + text if text else ""), plan.abstained, []
 
-    def _render(self, template: str, sources: Sources, view: RoleView | None = None, plan: Plan | None = None, **ctx: Any) -> str:
+    def _render(
+        self,
+        template: str,
+        sources: Sources,
+        view: RoleView | None = None,
+        plan: Plan | None = None,
+        **ctx: Any,
+    ) -> str:
         data = dict(plan.data) if plan else {}
         if view is not None:
             data["role"] = view
@@ -334,7 +354,12 @@ class Coach:
         return render_answer(self.settings.prompts_dir, template, sources, **data)
 
     def _decline_other(
-        self, state: State, k: Knowledge, views: dict[str, RoleView], sources: Sources, intents: list[str]
+        self,
+        state: State,
+        k: Knowledge,
+        views: dict[str, RoleView],
+        sources: Sources,
+        intents: list[str],
     ) -> str:
         other = (state.other_roles or state.related)[0]
         what = "pay" if "pay" in intents else ""
@@ -345,7 +370,11 @@ class Coach:
                 if other.casefold() in names or other.casefold().rstrip("s") in names:
                     hints.append({"role": views.get(p.role), "related": r})
         return self._render(
-            "decline_other", sources, other=other, what=what, hints=hints,
+            "decline_other",
+            sources,
+            other=other,
+            what=what,
+            hints=hints,
             roles=[v.title for v in views.values()],
         )
 
@@ -356,9 +385,7 @@ def _with_background(learner: Learner, state: State, k: Knowledge) -> Learner:
     out = Learner(**{**learner.__dict__})
     out.background = bg
     out.about_me = state.about_me
-    if state.hours and not learner.hours:
-        out.hours, out.hours_from = state.hours, "question"
-    elif state.hours and state.hours != learner.hours:
+    if state.hours and not learner.hours or state.hours and state.hours != learner.hours:
         out.hours, out.hours_from = state.hours, "question"
     if bg:
         heads = k.taxonomy.heads

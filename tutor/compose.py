@@ -103,7 +103,10 @@ class Sources:
         """Forget what a discarded rendering cited (see :func:`fit_render`)."""
         by_key, citations, chunks, facts = snap
         self._by_key, self.citations, self.chunks, self.facts = (
-            dict(by_key), dict(citations), list(chunks), list(facts)
+            dict(by_key),
+            dict(citations),
+            list(chunks),
+            list(facts),
         )
 
     def source_names(self) -> list[str]:

@@ -24,7 +24,7 @@ from . import db as dbmod
 from .chunking import Chunk, chunk_document, dedupe
 from .embedding import Embedder, make_embedder
 from .errors import ConfigError, CorpusError, IndexNotReady
-from .ingestion import Document, discover, load_document, validate_role_slug
+from .ingestion import GUIDE_SUFFIXES, Document, discover, load_document, validate_role_slug
 from .settings import Settings
 from .tokens import count_tokens, have_tiktoken
 
@@ -45,16 +45,28 @@ class IngestReport:
     seconds: float = 0.0
     changed_files: list[str] = field(default_factory=list)
     removed_files: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # passed over with a warning: why, per file
 
     def summary(self) -> str:
+        skipped = f"; {len(self.skipped)} skipped (see the warnings above)" if self.skipped else ""
         return (
             f"{self.files} files, {self.chunks} chunks: {self.added} added, {self.unchanged} unchanged, "
             f"{self.removed} removed ({self.duplicates_dropped} duplicates dropped, "
-            f"{self.embedded} embedded) in {self.seconds:.2f}s"
+            f"{self.embedded} embedded) in {self.seconds:.2f}s{skipped}"
         )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _no_guides_in(folder: Path, notes: list[str]) -> str:
+    """`tutor ingest DIR` on a folder without guides used to succeed silently."""
+    inside = [n for n in notes if n.startswith(f"{folder}/")]
+    found = f" ({len(inside)} passed over: {'; '.join(inside)})" if inside else ""
+    return (
+        f"{folder}: no guide file in this folder{found}. "
+        f"Guides are {', '.join(sorted(GUIDE_SUFFIXES))} files; PDFs are not supported yet."
+    )
 
 
 def _now() -> str:
@@ -199,41 +211,63 @@ class Index:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def _sources(self, paths: Iterable[Path], role: str | None) -> list[tuple[Path, str | None]]:
+    def _sources(
+        self, paths: Iterable[Path], role: str | None, skipped: list[str]
+    ) -> list[tuple[Path, str | None]]:
         """The corpus directory, every file ingested by path before, and the new paths."""
-        out: dict[Path, str | None] = {}
-        for p in discover(self.settings.corpus_dir):
-            out[p.resolve()] = None
         corpus_root = self.settings.corpus_dir.resolve()
-        for r in self.db.execute("select path, role_override from files"):
-            p = Path(r["path"])
+        previous = {
+            Path(r["path"]): r["role_override"]
+            for r in self.db.execute("select path, role_override from files")
+        }
+        out: dict[Path, str | None] = {}
+        for p in discover(self.settings.corpus_dir, skipped):
+            real = p.resolve()
+            # `tutor ingest corpus/guides/notes.txt --role x` once: later ingests keep the role
+            out[real] = previous.get(real)
+        for p, override in previous.items():
             if not p.is_relative_to(corpus_root):
-                out[p] = r["role_override"]
+                out[p] = override
         for p in paths:
             out[p.resolve()] = role
         return sorted(out.items())
 
     def load(
-        self, paths: Iterable[Path] = (), role: str | None = None
+        self,
+        paths: Iterable[Path] = (),
+        role: str | None = None,
+        skipped: list[str] | None = None,
     ) -> tuple[list[Document], list[str]]:
-        """Read every source; report every bad file at once, before anything is written."""
+        """Read every source; report every bad file at once, before anything is written.
+
+        Files that are passed over (a symlink out of the corpus, a PDF) are noted in
+        ``skipped`` (the report's field); they do not stop the ingest.
+        """
         if role is not None:
             validate_role_slug(role)
+        notes: list[str] = [] if skipped is None else skipped
         paths = list(paths)
         for p in paths:
             if not p.exists() and not p.is_symlink():
                 raise CorpusError(f"{p}: no such file.", "Check the path.")
-        sources = self._sources(paths, role)
+        sources = self._sources(paths, role, notes)
         explicit = {p.resolve() for p in paths}
         docs: list[Document] = []
         errors: list[str] = []
         vanished: list[str] = []
+        files = {p for p, _ in sources}
         for path, override in sources:
             if not path.exists() and path not in explicit:
                 vanished.append(str(path))  # a file ingested by path and since deleted
                 continue
             if path.is_dir():
-                for sub in discover(path):
+                found = discover(path, notes)
+                if not found:
+                    errors.append(_no_guides_in(path, notes))
+                for sub in found:
+                    if sub.resolve() in files:  # `tutor ingest corpus/guides`: already here
+                        continue
+                    files.add(sub.resolve())
                     try:
                         docs.append(load_document(sub, self.settings.corpus_dir, override))
                     except CorpusError as exc:
@@ -243,6 +277,9 @@ class Index:
                 docs.append(load_document(path, self.settings.corpus_dir, override))
             except CorpusError as exc:
                 errors.append(str(exc))
+        for note in notes:  # the report carries them; `tutor ingest` prints them as warnings
+            if not any(note in e for e in errors):  # an error below names it already
+                log.info("%s", note)
         if errors:
             hint = "Nothing was changed; fix or remove the file(s) and run `tutor ingest` again."
             raise CorpusError("; ".join(errors), hint)
@@ -283,7 +320,7 @@ class Index:
         started = time.perf_counter()
         report = IngestReport()
         paths = list(paths)
-        docs, vanished = self.load(paths, role)
+        docs, vanished = self.load(paths, role, report.skipped)
         chunks, report.duplicates_dropped = self.chunk(docs)
         report.files, report.chunks = len(docs), len(chunks)
 

@@ -14,10 +14,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import frontmatter
 import ftfy
-import yaml
 
+from . import front_matter
 from .errors import CorpusError
 
 GUIDE_SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
@@ -43,6 +42,7 @@ class Document:
     file: str
     sha256: str
     sections: list[Section] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)  # other names for the role: "csm"
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -55,6 +55,8 @@ class Document:
             "source_url": self.source_url or "",
             "as_of": self.as_of,
             "file": self.file,
+            # flat, as Chroma's metadata must be: front matter forbids commas inside an alias
+            "aliases": ", ".join(self.aliases),
         }
 
 
@@ -445,6 +447,8 @@ def validate_role_slug(role: str) -> str:
 def load_document(path: Path, root: Path | None = None, role: str | None = None) -> Document:
     """Read, clean and structure one guide file."""
     suffix = path.suffix.lower()
+    if why := not_supported_yet(path):
+        raise CorpusError(f"{path}: {why}.", CONVERT_HINT)
     if suffix not in GUIDE_SUFFIXES:
         raise CorpusError(
             f"{path}: unsupported file type '{suffix or '(none)'}'.",
@@ -452,12 +456,8 @@ def load_document(path: Path, root: Path | None = None, role: str | None = None)
         )
     text, digest = read_text(path)
     meta: dict[str, Any] = {}
-    if suffix in (".md", ".markdown") and text.lstrip().startswith("---"):
-        try:
-            post = frontmatter.loads(text)
-        except yaml.YAMLError as exc:
-            raise CorpusError(f"{path}: the front matter is not valid YAML ({exc}).") from exc
-        meta, text = dict(post.metadata), post.content
+    if suffix in (".md", ".markdown"):
+        meta, text = front_matter.parse(text, path)
     html_title = None
     if suffix in (".html", ".htm"):
         html_title, text = html_to_markdown(text)
@@ -491,22 +491,57 @@ def load_document(path: Path, root: Path | None = None, role: str | None = None)
         role_title=str(meta.get("role_title") or role_title_from_slug(slug)),
         title=title,
         source=str(meta.get("source") or path.name),
-        source_url=meta.get("source_url") or None,
+        source_url=str(meta["source_url"]) if meta.get("source_url") else None,
         as_of=str(meta.get("as_of") or "undated"),
         file=shown,
         sha256=digest,
         sections=sections,
+        aliases=list(meta.get("aliases") or []),
     )
 
 
-def discover(corpus_dir: Path) -> list[Path]:
-    """Every guide file under the corpus directory (roadmaps are YAML and live beside them)."""
-    if not corpus_dir.is_dir():
+# Documents people drop into a corpus that we cannot read yet: say so instead of ignoring them.
+NOT_YET = {".pdf": "PDF", ".doc": "Word", ".docx": "Word", ".odt": "OpenDocument", ".rtf": "RTF"}
+CONVERT_HINT = "Convert it to .md, .txt or .html first (e.g. `pdftotext guide.pdf guide.txt`)."
+
+
+def not_supported_yet(path: Path) -> str | None:
+    kind = NOT_YET.get(path.suffix.lower())
+    return f"{kind} files are not supported yet" if kind else None
+
+
+def discover(root: Path, skipped: list[str] | None = None) -> list[Path]:
+    """Every guide file under ``root`` (roadmaps are YAML and live beside them).
+
+    A symlink is followed only while it stays inside ``root``. A corpus link to /etc/passwd
+    aborted the whole ingest, and a link to a guide elsewhere pulled that file in and kept it
+    live after the link was deleted. Such links, broken links and documents we cannot read yet
+    (PDF) are noted in ``skipped``, and the rest of the corpus goes on.
+    """
+    if not root.is_dir():
         return []
-    return sorted(
-        p
-        for p in corpus_dir.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in GUIDE_SUFFIXES
-        and not p.name.startswith((".", "README"))
-    )
+    notes = skipped if skipped is not None else []
+    real_root = root.resolve()
+    found: list[Path] = []
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or p.name.startswith("README"):
+            continue
+        wanted = p.suffix.lower() in GUIDE_SUFFIXES
+        if p.is_symlink():
+            try:
+                target = p.resolve(strict=True)
+            except (OSError, RuntimeError):  # dangling, or a loop
+                if wanted:
+                    notes.append(f"{p}: a broken symlink, skipped.")
+                continue
+            if not target.is_relative_to(real_root):
+                notes.append(f"{p}: a symlink to {target}, outside {root}, skipped.")
+                continue
+        if not p.is_file():
+            continue
+        if wanted:
+            found.append(p)
+        elif why := not_supported_yet(p):
+            notes.append(f"{p}: {why}, skipped. {CONVERT_HINT}")
+    return found

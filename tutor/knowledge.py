@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import safe_yaml
 from .errors import CorpusError
 from .profiles import Profile, load_profiles
 from .roadmaps import Roadmap, load_roadmaps
 from .taxonomy import Taxonomy, load_taxonomy
-from .yamlsafe import load_yaml
 
 
 @dataclass
@@ -33,7 +33,7 @@ def load_examples(corpus_dir: Path) -> Examples:
     ex = Examples()
     if not path.exists():
         return ex
-    data = load_yaml(path)
+    data = safe_yaml.load_mapping(path, "examples file")
     intents = data.get("intents") if isinstance(data, dict) else None
     if not isinstance(intents, dict):
         raise CorpusError(f"{path}: expected a mapping under 'intents'.", "See corpus/README.md.")

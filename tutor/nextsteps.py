@@ -31,7 +31,10 @@ class Progress:
 
 def open_milestones(rm: Roadmap, states: dict[str, str]) -> list[tuple[Phase, Milestone]]:
     return [
-        (p, m) for p in rm.phases for m in p.milestones if states.get(m.id) not in ("done", "skipped")
+        (p, m)
+        for p in rm.phases
+        for m in p.milestones
+        if states.get(m.id) not in ("done", "skipped")
     ]
 
 
@@ -99,7 +102,9 @@ def render_next(
             "own": bool(own),
             "hours": h,
             "result": months,
-            "mark": sources.progress("Pace estimate", rm.role_title, calc, "Career Tutor calculation"),
+            "mark": sources.progress(
+                "Pace estimate", rm.role_title, calc, "Career Tutor calculation"
+            ),
             "fact": plan_fact(profile),
         }
     return render_answer(

@@ -105,7 +105,11 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
     for x in figures:
         regions.setdefault(x.region, []).append(x)
     groups = [
-        {"name": tax.display(r), "rows": _pay_rows(xs, tax), "guides": sorted({x.guide for x in xs})}
+        {
+            "name": tax.display(r),
+            "rows": _pay_rows(xs, tax),
+            "guides": sorted({x.guide for x in xs}),
+        }
         for r, xs in regions.items()
     ]
     # a learner who names no region gets each region's headline, not every band
@@ -133,7 +137,15 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
 
 # The figure that best answers "what does it pay?" first: a survey's middle half, then a
 # median, a typical or mid-level figure, an average; spans and top-earner floors last.
-_BASIS_ORDER = ["percentile-25-75", "median", "typical", "average", "range", "career-span", "top-10-percent"]
+_BASIS_ORDER = [
+    "percentile-25-75",
+    "median",
+    "typical",
+    "average",
+    "range",
+    "career-span",
+    "top-10-percent",
+]
 
 
 def _pay_rows(figures: list[Pay], tax: Taxonomy) -> list[dict[str, Any]]:
@@ -234,7 +246,12 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         plan_time = plan_hours[2] if plan_hours else (p.time.training or [None])[0]
         return Plan(
             "start",
-            {**common, "path": p.learning_path, "pace": _pace(plan_hours, learner), "plan_time": plan_time},
+            {
+                **common,
+                "path": p.learning_path,
+                "pace": _pace(plan_hours, learner),
+                "plan_time": plan_time,
+            },
         )
     if ask.intent == "switch":
         return Plan(
@@ -281,7 +298,10 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         return Plan("glossary", {**common, "terms": _terms(ask, p)})
     if ask.intent == "workplace":
         return Plan("workplace", {**common, "items": p.work_setting})
-    return Plan(ask.intent if ask.intent in simple else "overview", {**common, **simple.get(ask.intent, simple["overview"])})
+    return Plan(
+        ask.intent if ask.intent in simple else "overview",
+        {**common, **simple.get(ask.intent, simple["overview"])},
+    )
 
 
 def _terms(ask: Ask, p: Profile) -> list[Any]:

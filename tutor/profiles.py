@@ -19,10 +19,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from . import safe_yaml
 from .citations import extract_numbers
 from .errors import CorpusError
 from .ingestion import ROLE_SLUG, Document
-from .yamlsafe import load_yaml
 
 _CITE = re.compile(r"^\s*([a-z0-9][a-z0-9._-]*)\s*>\s*(.+?)\s*$")
 
@@ -113,7 +113,9 @@ class Duration(Cited):
     note: str | None = None  # for maintainers; never shown to learners
 
     def figures_text(self) -> str:
-        return " ".join(x for x in (self.display, self.who or "", self.faster_if or "", self.note or "") if x)
+        return " ".join(
+            x for x in (self.display, self.who or "", self.faster_if or "", self.note or "") if x
+        )
 
 
 class Time(_Strict):
@@ -343,9 +345,7 @@ def _where(loc: Sequence[Any]) -> str:
 
 
 def load_profile(path: Path) -> Profile:
-    data = load_yaml(path)
-    if not isinstance(data, dict):
-        raise CorpusError(f"{path}: a profile must be a YAML mapping.", "See corpus/README.md.")
+    data = safe_yaml.load_mapping(path, "role profile")
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
@@ -363,7 +363,9 @@ def load_profiles(corpus_dir: Path) -> dict[str, Profile]:
     for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
         p = load_profile(path)
         if p.role in out:
-            raise CorpusError(f"{path}: a second profile for role '{p.role}'.", "Keep one per role.")
+            raise CorpusError(
+                f"{path}: a second profile for role '{p.role}'.", "Keep one per role."
+            )
         out[p.role] = p
     return out
 
@@ -406,14 +408,15 @@ def check_profile(
         if missing:
             shown = ", ".join(f"{n:g}" for n in missing)
             problems.append(
-                f"{path}: {where}: figure(s) {shown} are not in the cited section "
-                f"'{fact.cite}'"
+                f"{path}: {where}: figure(s) {shown} are not in the cited section '{fact.cite}'"
             )
     return problems
 
 
 def sections_of(docs: Sequence[Document]) -> list[SectionText]:
-    return [SectionText(d.id, tuple(s.path) or (d.title,), s.text) for d in docs for s in d.sections]
+    return [
+        SectionText(d.id, tuple(s.path) or (d.title,), s.text) for d in docs for s in d.sections
+    ]
 
 
 def validate_corpus(corpus_dir: Path) -> list[str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from . import safe_yaml
 from .errors import CorpusError, NotFound
 from .ingestion import ROLE_SLUG
 
@@ -65,14 +65,7 @@ class Roadmap(BaseModel):
 
 
 def load_roadmap(path: Path) -> Roadmap:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CorpusError(f"{path}: cannot be read ({exc}).") from exc
-    except yaml.YAMLError as exc:
-        raise CorpusError(f"{path}: invalid YAML ({exc}).", "Fix the syntax and retry.") from exc
-    if not isinstance(data, dict):
-        raise CorpusError(f"{path}: a roadmap must be a YAML mapping.", "See corpus/README.md.")
+    data = safe_yaml.load_mapping(path, "roadmap")
     try:
         return Roadmap.model_validate(data)
     except ValidationError as exc:

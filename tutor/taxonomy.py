@@ -15,8 +15,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+from . import safe_yaml
 from .errors import CorpusError
-from .yamlsafe import load_yaml
 
 _WORD = re.compile(r"[a-z0-9$€£₹][a-z0-9$€£₹.'+/-]*[a-z0-9+]|[a-z0-9$€£₹]")
 
@@ -169,35 +169,49 @@ def load_taxonomy(corpus_dir: Path) -> Taxonomy:
     tax = Taxonomy()
     path = folder / "regions.yaml"
     if path.exists():
-        for i, r in enumerate(_list(load_yaml(path), "regions", path)):
+        for i, r in enumerate(
+            _list(safe_yaml.load_mapping(path, "taxonomy file"), "regions", path)
+        ):
             if not isinstance(r.get("name"), str):
                 raise CorpusError(f"{path}: regions[{i}].name is missing.")
             tax.regions[r["name"]] = Region(
-                r["name"], r.get("article"), r.get("parent"), _strs(r.get("aliases"), path, f"regions[{i}].aliases")
+                r["name"],
+                r.get("article"),
+                r.get("parent"),
+                _strs(r.get("aliases"), path, f"regions[{i}].aliases"),
             )
         for r in tax.regions.values():
             if r.parent and r.parent not in tax.regions:
                 raise CorpusError(f"{path}: region '{r.name}' has unknown parent '{r.parent}'.")
     path = folder / "levels.yaml"
     if path.exists():
-        for i, lv in enumerate(_list(load_yaml(path), "levels", path)):
+        for i, lv in enumerate(
+            _list(safe_yaml.load_mapping(path, "taxonomy file"), "levels", path)
+        ):
             if not isinstance(lv.get("name"), str) or not isinstance(lv.get("rank"), int):
                 raise CorpusError(f"{path}: levels[{i}] needs a name and an integer rank.")
             tax.levels[lv["name"]] = Level(
-                lv["name"], str(lv.get("label") or lv["name"]), lv["rank"], _strs(lv.get("words"), path, f"levels[{i}].words")
+                lv["name"],
+                str(lv.get("label") or lv["name"]),
+                lv["rank"],
+                _strs(lv.get("words"), path, f"levels[{i}].words"),
             )
     path = folder / "spelling.yaml"
     if path.exists():
-        data = load_yaml(path)
+        data = safe_yaml.load_mapping(path, "taxonomy file")
         table = data.get("spellings") if isinstance(data, dict) else None
         if not isinstance(table, dict):
             raise CorpusError(f"{path}: expected a mapping under 'spellings'.")
         tax.spellings = {fold(str(k)): fold(str(v)) for k, v in table.items()}
-        tax.function_words = {fold(x) for x in _strs(data.get("function_words"), path, "function_words")}
-        tax.clause_breaks = {fold(x) for x in _strs(data.get("clause_breaks"), path, "clause_breaks")}
+        tax.function_words = {
+            fold(x) for x in _strs(data.get("function_words"), path, "function_words")
+        }
+        tax.clause_breaks = {
+            fold(x) for x in _strs(data.get("clause_breaks"), path, "clause_breaks")
+        }
     path = folder / "occupations.yaml"
     if path.exists():
-        data = load_yaml(path)
+        data = safe_yaml.load_mapping(path, "taxonomy file")
         if not isinstance(data, dict):
             raise CorpusError(f"{path}: expected a mapping.")
         tax.occupations = [fold(x) for x in _strs(data.get("titles"), path, "titles")]

@@ -53,8 +53,12 @@ def _encoding(name: str) -> Any | None:
             log.debug("tiktoken failed to load %s: %s", name, exc)
     if not _warned:
         _warned = True
+        # after `. .venv/bin/activate` nothing sets the variable that `make` sets: say how
         log.warning(
-            "tiktoken encoding %s is not cached (set TIKTOKEN_CACHE_DIR); token counts are estimated.",
+            "tiktoken's %s encoding is not cached, so token counts are estimated. To count "
+            "exactly, set TIKTOKEN_CACHE_DIR (in the environment or .env) to a folder holding "
+            "tiktoken's cl100k_base and o200k_base files, e.g. ../shared/tiktoken-cache beside "
+            "this checkout in CI. See 'The tiktoken cache' in the README.",
             name,
         )
     return None

@@ -24,6 +24,7 @@ from .progress import ProgressStore, check_learner_id
 from .prompts import render
 from .retrieval import Hit, Mode, Retriever
 from .roadmaps import Roadmap, find_milestone
+from .roles import resolve_role
 from .settings import Settings, get_settings
 from .state import State
 
@@ -76,7 +77,7 @@ class Tutor:
         self, query: str, role: str | None = None, k: int = 5, mode: Mode = "hybrid"
     ) -> list[Hit]:
         self._check_text(query, "search query")
-        return self.retriever.search(query, role=role, k=k, mode=mode)
+        return self.retriever.search(query, role=self.resolve_role(role), k=k, mode=mode)
 
     def roadmaps(self) -> dict[str, Roadmap]:
         return self.coach.knowledge.get().roadmaps
@@ -97,7 +98,26 @@ class Tutor:
             for r in sorted(titles)
         ]
 
+    def resolve_role(self, name: str | None) -> str | None:
+        """The slug a learner means by ``name`` ("csm", "Customer Success Manager"); None stays None.
+
+        Unknown names raise NotFound with the closest slug as a hint (tutor/roles.py).
+        """
+        if not name:
+            return None
+        known = self._role_titles()
+        if name in known or name in self.roadmaps():
+            return name
+        # the same names the question understanding uses: titles, profile and guide aliases
+        k = self.coach.knowledge.get()
+        aliases = k.role_aliases(self.coach.guide_roles())
+        names = {slug: set(aliases.get(slug, [])) | {title} for slug, title in known.items()}
+        for slug, rm in self.roadmaps().items():
+            names.setdefault(slug, set()).add(rm.role_title)
+        return resolve_role(name, names)
+
     def roadmap(self, role: str) -> dict[str, Any]:
+        role = self.resolve_role(role) or role
         rm = self.roadmaps().get(role)
         if rm is None:
             known = ", ".join(sorted(self.roadmaps())) or "none"
@@ -111,6 +131,7 @@ class Tutor:
 
     def progress(self, learner_id: str, role: str) -> dict[str, Any]:
         check_learner_id(learner_id)
+        role = self.resolve_role(role) or role
         rm = self._roadmap_obj(role)
         states = self.progress_store.states(learner_id, role)
         ids = [m.id for m in rm.milestones]
@@ -156,8 +177,8 @@ class Tutor:
 
     def new_conversation(self, learner_id: str, role: str | None = None) -> dict[str, Any]:
         self.ensure_learner(learner_id)
-        if role:
-            self.retriever.check_role(role)
+        role = self.resolve_role(role)
+        self.retriever.check_role(role)
         return self.conversation_store.create(learner_id, role)
 
     def conversations(self, learner_id: str) -> list[dict[str, Any]]:
@@ -216,8 +237,8 @@ class Tutor:
         q = self._check_text(question)
         self.retriever.refresh()
         self.index.require_ready()
-        if role:
-            self.retriever.check_role(role)
+        role = self.resolve_role(role)
+        self.retriever.check_role(role)
         history: list[dict[str, Any]] = []
         conv_role = None
         prev: State | None = None
@@ -227,7 +248,9 @@ class Tutor:
                 conv = self.conversation_store.get(learner_id, conversation_id)
                 conv_role = conv["role"]
                 history = self.conversation_store.history(learner_id, conversation_id)
-                prev = State.from_dict(self.conversation_store.last_state(learner_id, conversation_id))
+                prev = State.from_dict(
+                    self.conversation_store.last_state(learner_id, conversation_id)
+                )
             else:
                 conversation_id = self.conversation_store.create(learner_id, role)["id"]
         elif conversation_id:
@@ -374,7 +397,7 @@ class Tutor:
         self, learner_id: str, role: str | None = None, conversation_id: str | None = None
     ) -> Answer:
         """Cited advice; stored as an exchange when a conversation is given (the chat page)."""
-        answer = self._next_steps(learner_id, role)
+        answer = self._next_steps(learner_id, self.resolve_role(role))
         if conversation_id:
             answer.conversation_id = conversation_id
             self.conversation_store.add_exchange(
@@ -406,7 +429,12 @@ class Tutor:
         rm = self._roadmap_obj(role)
         p = self.progress(learner_id, role)
         prog = Progress(
-            p["done"], p["total"], p["states"], p["current_phase"], p["removed"], p["hours_per_week"]
+            p["done"],
+            p["total"],
+            p["states"],
+            p["current_phase"],
+            p["removed"],
+            p["hours_per_week"],
         )
         k = self.coach.knowledge.get()
         views = self.coach.role_views(k)

@@ -133,7 +133,12 @@ class Lexicon:
                 backgrounds.setdefault(t.background, []).extend(t.aliases)
         tax = k.taxonomy
         vocab: set[str] = set()
-        for table in (role_aliases, related, backgrounds, {r.name: r.aliases for r in tax.regions.values()}):
+        for table in (
+            role_aliases,
+            related,
+            backgrounds,
+            {r.name: r.aliases for r in tax.regions.values()},
+        ):
             for value, aliases in table.items():
                 for a in [value, *aliases]:
                     vocab.update(w for w in words(a) if w.isalpha() and len(w) >= 4)
@@ -299,7 +304,9 @@ class Understander:
             per = hours.group(3) or "week"
             value = (lo + hi) / 2
             u.hours = value * 7 if per in ("day", "night", "evening") else value
-        return bool(u.roles or u.related or u.regions or u.background or u.other_roles or levels or hours)
+        return bool(
+            u.roles or u.related or u.regions or u.background or u.other_roles or levels or hours
+        )
 
     def _delex(self, text: str) -> list[str]:
         """The clause with its slot values replaced by the stand-ins the examples use."""
@@ -327,7 +334,10 @@ class Understander:
         replace([m for m in roles if m.value != first], FILL["other_role"])
         replace(lex.related.find(toks), FILL["other_role"])
         tax = lex.knowledge.taxonomy
-        replace([m for m in tax.region_gazetteer.find(toks) if self._real_region(m, text)], FILL["region"])
+        replace(
+            [m for m in tax.region_gazetteer.find(toks) if self._real_region(m, text)],
+            FILL["region"],
+        )
         replace([m for m in lex.backgrounds.find(toks) if m.start in mine], FILL["background"])
         titles = self._job_titles(toks, taken)
         replace([m for m in titles if m.start in mine], FILL["background"])
@@ -340,9 +350,9 @@ class Understander:
         """Short aliases must be written as such: "US" and "UK", not "tell us" or "uk" in "ok"."""
         if len(m.alias) > 3 or " " in m.alias:
             return True
-        return bool(re.search(rf"(?<![A-Za-z]){re.escape(m.alias.upper())}(?![A-Za-z])", text)) or bool(
-            re.search(rf"\b(?:in|the|for) {re.escape(m.alias)}\b", fold(text))
-        )
+        return bool(
+            re.search(rf"(?<![A-Za-z]){re.escape(m.alias.upper())}(?![A-Za-z])", text)
+        ) or bool(re.search(rf"\b(?:in|the|for) {re.escape(m.alias)}\b", fold(text)))
 
     def _job_titles(self, toks: list[str], taken: set[int]) -> list[Match]:
         """Job titles named that are not a covered role: "product manager", "nurse"."""
@@ -356,10 +366,10 @@ class Understander:
             # the longest known title ending here ("registered nurse"), else its modifiers
             for n in (4, 3, 2):
                 j = i - n + 1
-                if j >= 0 and not (set(range(j, i + 1)) & taken):
-                    if lex.occupations.has(" ".join([*toks[j:i], head])):
-                        start = j
-                        break
+                free = j >= 0 and not (set(range(j, i + 1)) & taken)
+                if free and lex.occupations.has(" ".join([*toks[j:i], head])):
+                    start = j
+                    break
             if start == i:
                 j = i
                 while j > 0 and i - j < 2 and toks[j - 1] not in lex.function_words:
@@ -484,7 +494,11 @@ class IntentModel:
             except (OSError, ValueError, KeyError) as exc:  # a torn write: train again
                 log.warning("ignoring a broken intent cache %s: %s", path, exc)
         if not self.texts:
-            return {"matrix": np.zeros((0, 1), np.float32), "coef": np.zeros((0, 1)), "intercept": np.zeros(0)}
+            return {
+                "matrix": np.zeros((0, 1), np.float32),
+                "coef": np.zeros((0, 1)),
+                "intercept": np.zeros(0),
+            }
         matrix = np.asarray(self.embedder.embed_documents(self.texts), dtype=np.float32)
         from sklearn.linear_model import LogisticRegression
 

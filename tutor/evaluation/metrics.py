@@ -140,9 +140,7 @@ class CaseResult:
             return None
         if self.error is not None or self.answer is None:
             return False
-        return (
-            not self.facts_missing and not self.forbidden and self.length_ok is not False
-        )
+        return not self.facts_missing and not self.forbidden and self.length_ok is not False
 
     @property
     def checks(self) -> dict[str, bool | None]:
