@@ -19,8 +19,8 @@ from tutor.evaluation.runner import EXIT_BELOW, EXIT_ERROR, EXIT_PASS, baseline_
 pytestmark = pytest.mark.slow
 
 GLASSDOOR_US = (
-    "According to Glassdoor (June 2026, 31,467 salaries), a US Customer Success Manager typically earns "
-    "$111,717 to $193,527 a year, the 25th to 75th percentile."
+    "Glassdoor's June 2026 data (31,467 salaries) shows the middle half of US customer success "
+    "managers earning a salary of $111,717–$193,527 a year, the 25th to 75th percentile."
 )
 
 
