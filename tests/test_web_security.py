@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 import stat
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import TEST_SECRET
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeSerializer
 from web_support import (
@@ -120,10 +122,10 @@ def test_tampered_cookie_gets_a_fresh_learner(alice: TestClient, app: Any, how: 
     payload, _, sig = value.rpartition(".")
     forged = {
         "flip-signature": f"{payload}.{sig[:-2]}{'A' if sig[-2] != 'A' else 'B'}{sig[-1]}",
-        "other-secret": Signer("another-secret").dump(alice_id),
+        "other-secret": Signer(secrets.token_urlsafe(48)).dump(alice_id),
         "unsigned": alice_id,
         "garbage": "x" * 600,
-        "wrong-salt": URLSafeSerializer("test-secret", salt="wrong-salt").dumps(alice_id),
+        "wrong-salt": URLSafeSerializer(TEST_SECRET, salt="wrong-salt").dumps(alice_id),
     }[how]
     with TestClient(app, cookies={COOKIE_NAME: forged}) as mallory:
         r = mallory.get("/api/conversations")

@@ -126,7 +126,16 @@ class Settings(BaseSettings):
         return "openai" if (self.openai_api_key or self.openai_base_url) else "offline"
 
     def ensure_home(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
+        """The data dir, created 0700 (and chroma/ in it): it holds learners' questions.
+
+        A 0755 home with a 0644 database let any local user read them.
+        """
+        if not self.home.is_dir():
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.home.chmod(0o700)  # mkdir's mode is filtered by the umask
+        if self.chroma_url is None and not self.chroma_path.is_dir():
+            self.chroma_path.mkdir(mode=0o700, exist_ok=True)
+            self.chroma_path.chmod(0o700)
         return self.home
 
 

