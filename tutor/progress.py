@@ -9,6 +9,9 @@ from .db import Conn, write
 from .errors import InputError
 
 STATES = ("done", "in_progress", "skipped")
+# Hours a week a learner can give: the CLI, the API, the store and the page share these bounds.
+# 5e-324 passed "> 0" and then broke every pace estimate for that learner.
+MIN_HOURS, MAX_HOURS = 1, 80
 _LEARNER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -23,6 +26,18 @@ def check_learner_id(learner_id: str) -> str:
             "Use 1-64 letters, digits, '.', '_' or '-'.",
         )
     return learner_id
+
+
+def check_hours(hours: float) -> float:
+    number = isinstance(hours, int | float) and not isinstance(hours, bool)
+    if not (number and MIN_HOURS <= hours <= MAX_HOURS):
+        raise InputError(
+            f"{hours!r} hours a week is out of range."
+            if number
+            else f"{hours!r} is not a number of hours.",
+            f"Give a number of hours a week from {MIN_HOURS} to {MAX_HOURS}.",
+        )
+    return float(hours)
 
 
 class ProgressStore:
@@ -77,10 +92,7 @@ class ProgressStore:
         return dict(row) if row else None
 
     def set_hours(self, learner_id: str, hours: float) -> None:
-        if not (0 < hours <= 80):
-            raise InputError(
-                f"{hours} hours a week is out of range.", "Give a number from 1 to 80."
-            )
+        check_hours(hours)
         self.ensure_learner(learner_id)
         with write(self.db):
             self.db.execute(

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tutor.errors import InputError, NotFound, TutorError
+from tutor.progress import MAX_HOURS, MIN_HOURS
 from tutor.settings import Settings, get_settings
 from tutor.tutor import Tutor
 
@@ -301,6 +302,8 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
                 "roles": roles,
                 "csrf_token": signer.csrf_token(learner),
                 "max_chars": settings.max_message_chars,
+                "min_hours": MIN_HOURS,
+                "max_hours": MAX_HOURS,
                 "suggestions": SUGGESTIONS,
                 "problem": problem,
                 "engine": tutor.engine_name,
