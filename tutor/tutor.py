@@ -17,6 +17,7 @@ from .index import Index, IngestReport, ProgressFactory
 from .llm import ChatModel, OpenAIChatModel, complete
 from .progress import ProgressStore, check_learner_id
 from .prompts import MAX_SENTENCES, Budget, build_answer_messages, passage_view, render
+from .redaction import model_unavailable
 from .retrieval import Hit, Mode, Retriever
 from .roadmaps import Roadmap, find_milestone, load_roadmaps
 from .settings import Settings, get_settings
@@ -303,7 +304,7 @@ class Tutor:
                 except StopIteration as stop:
                     answer = stop.value
                 except LLMError as exc:
-                    notice = f"The language model was unavailable ({exc.message}), so this answer comes from the offline engine."
+                    notice = model_unavailable(exc, [self.settings.openai_api_key])
                     if streamed:
                         yield {"event": "reset", "data": {"notice": notice}}
                         streamed = False
@@ -651,7 +652,7 @@ class Tutor:
                 advice = [self._llm_next_steps(rm.role_title, " ".join(p_text), nxt, hits, sources)]
                 engine = "openai"
             except LLMError as exc:
-                notice = f"The language model was unavailable ({exc.message}), so this advice comes from the offline engine."
+                notice = model_unavailable(exc, [self.settings.openai_api_key], "advice")
         body, cites, removed = check_answer("\n".join(advice + lines), sources)
         return Answer(
             answer=body,

@@ -27,8 +27,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tutor.errors import InputError, NotFound, TutorError
+from tutor.errors import InputError, LLMError, NotFound, TutorError
 from tutor.progress import MAX_HOURS, MIN_HOURS
+from tutor.redaction import model_unavailable
 from tutor.settings import Settings, get_settings
 from tutor.tutor import Tutor
 
@@ -149,7 +150,17 @@ def sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _stream(first: dict[str, Any], events: Iterator[dict[str, Any]]) -> Iterator[str]:
+def public_error(exc: TutorError, settings: Settings) -> TutorError:
+    """An upstream model's error text is logged (redacted), never sent: it may echo our key."""
+    if not isinstance(exc, LLMError):
+        return exc
+    model_unavailable(exc, [settings.openai_api_key])
+    return LLMError("The language model is unavailable right now.", "Try again in a moment.")
+
+
+def _stream(
+    first: dict[str, Any], events: Iterator[dict[str, Any]], settings: Settings
+) -> Iterator[str]:
     """Server-sent events; runs in the threadpool (StreamingResponse iterates sync iterators there)."""
     try:
         event: dict[str, Any] | None = first
@@ -162,7 +173,7 @@ def _stream(first: dict[str, Any], events: Iterator[dict[str, Any]]) -> Iterator
                 return
             event = next(events, None)
     except TutorError as exc:
-        yield sse("error", exc.to_dict())
+        yield sse("error", public_error(exc, settings).to_dict())
     except Exception:
         log.exception("chat stream failed")
         yield sse(
@@ -253,6 +264,7 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
 
     @app.exception_handler(TutorError)
     async def tutor_error(request: Request, exc: TutorError) -> JSONResponse:
+        exc = public_error(exc, settings)
         if exc.status >= 500:
             log.warning("%s: %s", type(exc).__name__, exc)
         return JSONResponse(error_body(exc), status_code=exc.status, headers=error_headers(exc))
@@ -417,7 +429,7 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
         )
         first = next(events)
         return StreamingResponse(
-            _stream(first, events),
+            _stream(first, events, web_settings),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
