@@ -31,7 +31,15 @@ from tutor.index import Index
 from tutor.tutor import Tutor
 from web.app import create_app
 from web.render import markdown_to_html, sanitize
-from web.security import COOKIE_NAME, BodyLimitMiddleware, Signer, TokenBucket, load_secret
+from web.security import (
+    COOKIE_NAME,
+    BodyLimitMiddleware,
+    RateLimits,
+    Signer,
+    Throttled,
+    client_address,
+    load_secret,
+)
 
 CSM = "customer-success-manager"
 QBRS = "csm-m-run-10-qbrs"
@@ -391,14 +399,31 @@ def test_generated_secret_is_persisted_privately(shipped: Any, tmp_path: Path) -
         assert c2.get(f"/api/progress/{CSM}").json()["states"] == {QBRS: "done"}
 
 
-def test_token_bucket() -> None:
-    b = TokenBucket(rate_per_minute=6)  # one token every 10 s, bursts of 6
-    assert all(b.take("a", now=100.0) == 0 for _ in range(6))
-    assert b.take("a", now=100.0) == pytest.approx(10.0)
-    assert b.take("b", now=100.0) == 0  # buckets are per learner
-    assert b.take("a", now=105.0) == pytest.approx(5.0)
-    assert b.take("a", now=110.0) == 0
-    small = TokenBucket(rate_per_minute=1, max_keys=2)
-    for k in "xyz":
-        small.take(k, now=0.0)
-    assert len(small._buckets) == 2
+def test_rate_limits_count_per_address_and_per_learner(shipped: Any) -> None:
+    limits = RateLimits(
+        shipped.settings.model_copy(update={"chat_rate_per_minute": 2, "chat_rate_per_address": 3})
+    )
+    limits.check("chat", "10.0.0.1", "alice")
+    limits.check("chat", "10.0.0.1", "alice")
+    with pytest.raises(Throttled) as err:
+        limits.check("chat", "10.0.0.2", "alice")  # alice's own budget, from any address
+    assert 1 <= err.value.retry_after <= 60 and err.value.status == 429
+    limits.check("chat", "10.0.0.1", "bob")  # the address's third
+    with pytest.raises(Throttled):
+        limits.check("chat", "10.0.0.1", "carol")  # a fresh identity, the same address
+    limits.check("write", "10.0.0.1", "carol")  # writes have their own budget
+
+
+@pytest.mark.parametrize(
+    "client, key",
+    [
+        (("203.0.113.7", 5000), "203.0.113.7"),
+        (("2001:db8:1:2:aaaa::1", 5000), "2001:db8:1:2::/64"),
+        (("2001:db8:1:2:bbbb::9", 5000), "2001:db8:1:2::/64"),  # same host, same /64
+        (("::ffff:198.51.100.4", 5000), "198.51.100.4"),
+        (("testclient", 50000), "testclient"),
+        (None, "unknown"),
+    ],
+)
+def test_client_address_keys(client: Any, key: str) -> None:
+    assert client_address({"client": client}) == key

@@ -332,6 +332,30 @@ def serve(host: str, port: int) -> None:
     run(host, port)
 
 
+@main.command()
+@click.option(
+    "--days",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Idle days before a learner is forgotten (default: TUTOR_RETENTION_DAYS).",
+)
+@click.option("--dry-run", is_flag=True, help="List what would go; delete nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def prune(days: float | None, dry_run: bool, as_json: bool) -> None:
+    """Forget anonymous web learners idle for N days: progress, conversations and all.
+
+    Learners named on the command line (--learner) are never pruned.
+    """
+    t = _tutor()
+    idle = days if days is not None else t.settings.retention_days
+    gone = t.prune_learners(idle, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps({"idle_days": idle, "dry_run": dry_run, "learners": len(gone)}))
+        return
+    verb = "Would forget" if dry_run else "Forgot"
+    click.echo(f"{verb} {len(gone)} anonymous learner(s) idle for {idle:g} days or more.")
+
+
 try:  # the eval runner registers itself when present
     from .cli_eval import eval_command
 

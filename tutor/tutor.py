@@ -35,7 +35,7 @@ class Tutor:
         self.index = index or Index(settings)
         self.retriever = Retriever(self.index)
         self.progress_store = ProgressStore(self.index.db)
-        self.conversation_store = ConversationStore(self.index.db)
+        self.conversation_store = ConversationStore(self.index.db, settings.max_conversations)
         if chat_model is None and settings.engine_name == "openai":
             chat_model = OpenAIChatModel(settings)
         self.chat_model = chat_model
@@ -103,8 +103,8 @@ class Tutor:
 
     # --- learners and progress ---------------------------------------------------------------
 
-    def ensure_learner(self, learner_id: str) -> str:
-        return self.progress_store.ensure_learner(learner_id)
+    def ensure_learner(self, learner_id: str, anonymous: bool = False) -> str:
+        return self.progress_store.ensure_learner(learner_id, anonymous)
 
     def progress(self, learner_id: str, role: str) -> dict[str, Any]:
         check_learner_id(learner_id)
@@ -138,6 +138,15 @@ class Tutor:
     def delete_learner(self, learner_id: str) -> bool:
         return self.progress_store.delete_learner(learner_id)
 
+    def prune_learners(self, idle_days: float | None = None, dry_run: bool = False) -> list[str]:
+        """Forget anonymous (web) learners idle for ``idle_days`` (TUTOR_RETENTION_DAYS)."""
+        days = self.settings.retention_days if idle_days is None else idle_days
+        ids = self.progress_store.idle_anonymous(days)
+        if not dry_run:
+            for learner_id in ids:
+                self.progress_store.delete_learner(learner_id)
+        return ids
+
     def set_hours(self, learner_id: str, hours_per_week: float) -> None:
         self.progress_store.set_hours(learner_id, hours_per_week)
 
@@ -157,9 +166,11 @@ class Tutor:
             self.retriever.check_role(role)
         return self.conversation_store.create(learner_id, role)
 
-    def conversations(self, learner_id: str) -> list[dict[str, Any]]:
+    def conversations(
+        self, learner_id: str, limit: int = 50, before: str | None = None
+    ) -> list[dict[str, Any]]:
         check_learner_id(learner_id)
-        return self.conversation_store.for_learner(learner_id)
+        return self.conversation_store.for_learner(learner_id, limit, before)
 
     def conversation(self, learner_id: str, conversation_id: str) -> dict[str, Any]:
         check_learner_id(learner_id)

@@ -13,13 +13,14 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -27,6 +28,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tutor.conversations import DEFAULT_PAGE, MAX_PAGE
 from tutor.errors import InputError, LLMError, NotFound, TutorError
 from tutor.progress import MAX_HOURS, MIN_HOURS
 from tutor.redaction import model_unavailable
@@ -39,9 +41,10 @@ from .security import (
     BodyLimitMiddleware,
     LearnerMiddleware,
     PayloadTooLarge,
+    RateLimits,
     SecurityHeadersMiddleware,
     Signer,
-    TokenBucket,
+    client_address,
     error_body,
     error_headers,
     load_secret,
@@ -65,23 +68,26 @@ SUGGESTIONS = [
 
 
 class LearnerCache:
-    """Learner ids already ensured in the database, so each request does not write."""
+    """Learners created (or whose activity was noted) within the last hour, so most writes skip it."""
 
-    def __init__(self, size: int = 50_000) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
+    def __init__(self, size: int = 50_000, ttl: float = 3600.0) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
         self._size = size
+        self._ttl = ttl
         self._lock = threading.Lock()
 
     def ensure(self, tutor: Tutor, learner_id: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            if learner_id in self._ids:
-                self._ids.move_to_end(learner_id)
+            at = self._seen.get(learner_id)
+            if at is not None and now - at < self._ttl:
                 return
-        tutor.ensure_learner(learner_id)
+        tutor.ensure_learner(learner_id, anonymous=True)
         with self._lock:
-            self._ids[learner_id] = None
-            while len(self._ids) > self._size:
-                self._ids.popitem(last=False)
+            self._seen[learner_id] = now
+            self._seen.move_to_end(learner_id)
+            while len(self._seen) > self._size:
+                self._seen.popitem(last=False)
 
 
 def get_tutor(request: Request) -> Tutor:
@@ -100,18 +106,29 @@ TutorDep = Annotated[Tutor, Depends(get_tutor)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_learner(request: Request, tutor: TutorDep) -> str:
-    """The learner id from the verified cookie (set by LearnerMiddleware), known to the Tutor."""
+def get_learner(request: Request) -> str:
+    """The learner id from the verified cookie (set by LearnerMiddleware). Reading never
+    creates a row: 3,000 cookie-less GETs once made 3,000 learners."""
     learner: str = request.scope["state"]["learner_id"]
-    request.app.state.learners.ensure(tutor, learner)
     return learner
 
 
+def writer(kind: str) -> Any:
+    """A write's learner: counted against the ``kind`` rate per address and per learner first,
+    then created in the database if this is its first write."""
+
+    def dependency(request: Request, tutor: TutorDep) -> str:
+        learner: str = request.scope["state"]["learner_id"]
+        request.app.state.limits.check(kind, client_address(request.scope), learner)
+        request.app.state.learners.ensure(tutor, learner)
+        return learner
+
+    return Depends(dependency)
+
+
 LearnerDep = Annotated[str, Depends(get_learner)]
-
-
-def chat_rate_limit(request: Request, learner: LearnerDep) -> None:
-    request.app.state.chat_bucket.check(learner)
+ChatterDep = Annotated[str, writer("chat")]
+WriterDep = Annotated[str, writer("write")]
 
 
 def check_message(message: str, settings: Settings) -> str:
@@ -239,18 +256,22 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
             400: {"model": s.ErrorOut},
             403: {"model": s.ErrorOut},
             404: {"model": s.ErrorOut},
+            409: {"model": s.ErrorOut},
             413: {"model": s.ErrorOut},
+            # any request can be throttled: a missing cookie counts against minting
+            429: {"model": s.ErrorOut, "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+            503: {"model": s.ErrorOut},
         },
     )
     app.state.settings = settings
     app.state.tutor = tutor
     app.state.signer = signer
     app.state.learners = LearnerCache()
-    app.state.chat_bucket = TokenBucket(settings.chat_rate_per_minute)
+    app.state.limits = RateLimits(settings)
     app.state.static_versions = _static_versions()
 
     # Outermost last: headers on everything, then the byte count, then cookie + CSRF.
-    app.add_middleware(LearnerMiddleware, signer=signer)
+    app.add_middleware(LearnerMiddleware, signer=signer, limits=app.state.limits)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
 
@@ -356,12 +377,12 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
         return _progress_out(tutor.progress(learner, role))
 
     @app.put("/api/progress", response_model=s.ProgressOut, tags=["roadmap"])
-    def put_progress(body: s.ProgressIn, tutor: TutorDep, learner: LearnerDep) -> dict[str, Any]:
+    def put_progress(body: s.ProgressIn, tutor: TutorDep, learner: WriterDep) -> dict[str, Any]:
         """Tick (or with ``state: null`` untick) one milestone; returns the role's progress."""
         return _progress_out(tutor.set_progress(learner, body.milestone_id, body.state))
 
     @app.put("/api/hours", response_model=s.HoursOut, tags=["roadmap"])
-    def put_hours(body: s.HoursIn, tutor: TutorDep, learner: LearnerDep) -> dict[str, Any]:
+    def put_hours(body: s.HoursIn, tutor: TutorDep, learner: WriterDep) -> dict[str, Any]:
         """Hours a week the learner can spend; next-step advice paces the roadmap with it."""
         tutor.set_hours(learner, body.hours_per_week)
         return {"hours_per_week": body.hours_per_week}
@@ -370,17 +391,21 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
         "/api/next",
         response_model=s.AnswerOut,
         tags=["roadmap"],
-        dependencies=[Depends(chat_rate_limit)],
-        responses={429: {"model": s.ErrorOut}},
     )
-    def next_steps(body: s.NextIn, tutor: TutorDep, learner: LearnerDep) -> dict[str, Any]:
+    def next_steps(body: s.NextIn, tutor: TutorDep, learner: ChatterDep) -> dict[str, Any]:
         """Cited next-step advice from the learner's own progress (the same the sidebar shows)."""
         conv = body.conversation_id or tutor.new_conversation(learner, body.role)["id"]
         return render_answer(tutor.next_steps(learner, body.role, conv).to_dict())
 
     @app.get("/api/conversations", response_model=list[s.ConversationOut], tags=["conversations"])
-    def conversations(tutor: TutorDep, learner: LearnerDep) -> list[dict[str, Any]]:
-        return [_conversation_out(c) for c in tutor.conversations(learner)]
+    def conversations(
+        tutor: TutorDep,
+        learner: LearnerDep,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+        before: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first, a page at a time: pass the last id of a page as ``before`` for the next."""
+        return [_conversation_out(c) for c in tutor.conversations(learner, limit, before)]
 
     @app.post(
         "/api/conversations",
@@ -389,7 +414,7 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
         tags=["conversations"],
     )
     def new_conversation(
-        body: s.ConversationIn, tutor: TutorDep, learner: LearnerDep
+        body: s.ConversationIn, tutor: TutorDep, learner: WriterDep
     ) -> dict[str, Any]:
         return _conversation_out(tutor.new_conversation(learner, body.role))
 
@@ -405,18 +430,16 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
     @app.post(
         "/api/chat",
         tags=["chat"],
-        dependencies=[Depends(chat_rate_limit)],
         response_class=StreamingResponse,
         responses={
             200: {
                 "description": s.SSE_DESCRIPTION,
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             },
-            429: {"model": s.ErrorOut},
         },
     )
     def chat(
-        body: s.ChatIn, tutor: TutorDep, learner: LearnerDep, web_settings: SettingsDep
+        body: s.ChatIn, tutor: TutorDep, learner: ChatterDep, web_settings: SettingsDep
     ) -> StreamingResponse:
         """Ask; the answer streams back as server-sent events (see the 200 response)."""
         message = check_message(body.message, web_settings)
