@@ -27,6 +27,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tutor.conversations import DEFAULT_PAGE, MAX_PAGE
 from tutor.errors import InputError, LLMError, NotFound, TutorError
@@ -270,10 +272,18 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
     app.state.limits = RateLimits(settings)
     app.state.static_versions = _static_versions()
 
-    # Outermost last: headers on everything, then the byte count, then cookie + CSRF.
+    # Outermost last: the real client and scheme (from a trusted proxy), headers on
+    # everything, the Host allow-list, then the byte count, then cookie + CSRF.
     app.add_middleware(LearnerMiddleware, signer=signer, limits=app.state.limits)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.allowed_host_list != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_list)
     app.add_middleware(SecurityHeadersMiddleware)
+    if settings.trusted_proxy_list:
+        # Behind TLS at nginx or Caddy the app sees http from 127.0.0.1: with the proxy
+        # trusted, X-Forwarded-Proto makes the cookie Secure and the Origin check match
+        # https://host, and X-Forwarded-For gives the address that rates are counted by.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
 
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals["static_url"] = lambda name: (
