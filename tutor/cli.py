@@ -323,10 +323,13 @@ def next_cmd(learner: str, role: str | None, as_json: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @guarded
 def serve(host: str, port: int) -> None:
     """Serve the chat page."""
+    from web.server import check_port
+
+    check_port(host, port)  # in milliseconds, before the embedding model loads
     from web.app import serve as run
 
     run(host, port)

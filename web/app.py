@@ -51,6 +51,7 @@ from .security import (
     error_headers,
     load_secret,
 )
+from .server import HEADER_TIMEOUT_KEY, uvicorn_options
 
 log = logging.getLogger("tutor.web")
 
@@ -233,13 +234,14 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
     signer = Signer(load_secret(settings))
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         owned = app.state.tutor is None
         if owned:
             app.state.tutor = await run_in_threadpool(Tutor.from_settings, settings)
             await run_in_threadpool(_warm_up, app.state.tutor)
         try:
-            yield
+            # read by web.server's protocol, per connection, in whichever worker serves it
+            yield {HEADER_TIMEOUT_KEY: settings.header_timeout}
         finally:
             if owned and app.state.tutor is not None:
                 app.state.tutor.close()
@@ -483,4 +485,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
     from tutor.settings import hf_offline
 
     hf_offline()
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False, log_level="info")
+    settings = settings or get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        proxy_headers=False,  # the app applies TUTOR_TRUSTED_PROXIES itself
+        log_level="info",
+        **uvicorn_options(settings),
+    )
