@@ -350,8 +350,42 @@ def test_sanitizer_is_a_second_wall() -> None:
     out = sanitize(raw)
     assert out == (
         '<p>hi<a rel="noopener noreferrer nofollow">a</a>'
-        '<a href="https://ok.example" rel="noopener noreferrer nofollow">ok</a></p>'
+        '<a href="https://ok.example" target="_blank" rel="noopener noreferrer nofollow">ok</a></p>'
     )
+    # the second wall alone also refuses what the first one unwraps
+    for href in (
+        "http://x.example",
+        "mailto:a@b.c",
+        "//evil.example/x",
+        "https://u:p@evil.example",
+    ):
+        assert "href" not in sanitize(f'<a href="{href}" target="_top">x</a>')
+
+
+@pytest.mark.parametrize(
+    "markdown, shown",
+    [
+        ("![x](http://attacker.example/p.png)", "![x](http://attacker.example/p.png)"),
+        ('![x](https://ok.example/p.png "t")', '![x](https://ok.example/p.png "t")'),
+        ("[write to us](mailto:help@evil.example)", "write to us"),
+        ("<mailto:help@evil.example>", "mailto:help@evil.example"),
+        ("[guide](//evil.example/login)", "guide"),
+        ("[guide](http://evil.example/login)", "guide"),
+        ("[guide](/api/session)", "guide"),
+        ("[bank](https://bank.example@evil.example/)", "bank"),
+        ("[x](https:evil.example)", "x"),
+    ],
+)
+def test_images_and_unsafe_links_render_as_text(markdown: str, shown: str) -> None:
+    html = markdown_to_html(markdown)
+    assert html == f"<p>{shown}</p>\n"
+    assert "<a" not in html and "<img" not in html
+
+
+def test_https_links_are_absolute_and_open_safely() -> None:
+    html = markdown_to_html("See [the page](https://ok.example/a?b=c) and <https://ok.example>.")
+    assert html.count('target="_blank" rel="noopener noreferrer nofollow"') == 2
+    assert '<a href="https://ok.example/a?b=c"' in html
 
 
 def test_hostile_model_answer_is_sanitised_in_the_api(tmp_path: Path, embedder: Any) -> None:

@@ -165,9 +165,7 @@ class _Audit(HTMLParser):
         for name, value in attrs:
             if name.startswith("on") or name in ("style", "src", "srcset", "formaction"):
                 self.problems.append(f"{tag}[{name}]")
-            if name == "href" and not (value or "").startswith(
-                ("#fn-", "https://", "http://", "mailto:")
-            ):
+            if name == "href" and not (value or "").startswith(("#fn-", "https://")):
                 self.problems.append(f"{tag}[href={value}]")
 
 

@@ -120,10 +120,11 @@
     return rtf.format(Math.round(hours / 24), "day");
   }
 
-  function safeHttpUrl(url) {
+  // Source links: absolute https only, without credentials (as the server's renderer).
+  function safeHttpsUrl(url) {
     try {
-      const u = new URL(url, location.href);
-      return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
+      const u = new URL(url);
+      return u.protocol === "https:" && u.hostname && !u.username && !u.password ? u.href : null;
     } catch (_) {
       return null;
     }
@@ -188,7 +189,7 @@
         if (c.as_of) metaBits.push(`as of ${c.as_of}`);
       }
       const metaLine = el("p", { class: "fn-meta", text: metaBits.join(" · ") });
-      const href = c.source_url && safeHttpUrl(c.source_url);
+      const href = c.source_url && safeHttpsUrl(c.source_url);
       if (href) {
         metaLine.append(" · ", el("a", { href, rel: "noopener noreferrer nofollow", target: "_blank", text: "open source" }));
       }
