@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,8 @@ from tutor.tutor import Tutor
 
 CORPUS = PROJECT_ROOT / "corpus"
 SEEDS = PROJECT_ROOT.parent / "shared" / "seeds"
+# A strong cookie key (weak ones are refused at start-up); fresh per run, like a real one.
+TEST_SECRET = secrets.token_urlsafe(48)
 
 
 def seed_path(prefix: str) -> Path:
@@ -38,7 +41,7 @@ def make_settings(home: Path, corpus: Path | None = None, **overrides: Any) -> S
         "openai_base_url": None,
         "chroma_url": None,
         "embedder": "minilm",
-        "secret_key": "test-secret",
+        "secret_key": TEST_SECRET,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -251,7 +251,7 @@ def test_chat_is_rate_limited_per_learner(shipped: Any) -> None:
             assert a.post("/api/chat", json={"message": "CSM pay in Germany?"}).status_code == 200
         r = a.post("/api/chat", json={"message": "CSM pay in Germany?"})
         assert r.status_code == 429 and r.json()["error"] == "rate_limited"
-        assert 1 <= int(r.headers["retry-after"]) <= 30
+        assert 1 <= int(r.headers["retry-after"]) <= 60
         assert a.post("/api/next", json={"role": CSM}).status_code == 429  # the same bucket
         assert b.post("/api/chat", json={"message": "CSM pay in Germany?"}).status_code == 200
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 import stat
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import TEST_SECRET
 from fastapi.testclient import TestClient
 from itsdangerous import URLSafeSerializer
 from web_support import (
@@ -29,7 +31,15 @@ from tutor.index import Index
 from tutor.tutor import Tutor
 from web.app import create_app
 from web.render import markdown_to_html, sanitize
-from web.security import COOKIE_NAME, BodyLimitMiddleware, Signer, TokenBucket, load_secret
+from web.security import (
+    COOKIE_NAME,
+    BodyLimitMiddleware,
+    RateLimits,
+    Signer,
+    Throttled,
+    client_address,
+    load_secret,
+)
 
 CSM = "customer-success-manager"
 QBRS = "csm-m-run-10-qbrs"
@@ -120,10 +130,10 @@ def test_tampered_cookie_gets_a_fresh_learner(alice: TestClient, app: Any, how: 
     payload, _, sig = value.rpartition(".")
     forged = {
         "flip-signature": f"{payload}.{sig[:-2]}{'A' if sig[-2] != 'A' else 'B'}{sig[-1]}",
-        "other-secret": Signer("another-secret").dump(alice_id),
+        "other-secret": Signer(secrets.token_urlsafe(48)).dump(alice_id),
         "unsigned": alice_id,
         "garbage": "x" * 600,
-        "wrong-salt": URLSafeSerializer("test-secret", salt="wrong-salt").dumps(alice_id),
+        "wrong-salt": URLSafeSerializer(TEST_SECRET, salt="wrong-salt").dumps(alice_id),
     }[how]
     with TestClient(app, cookies={COOKIE_NAME: forged}) as mallory:
         r = mallory.get("/api/conversations")
@@ -340,8 +350,42 @@ def test_sanitizer_is_a_second_wall() -> None:
     out = sanitize(raw)
     assert out == (
         '<p>hi<a rel="noopener noreferrer nofollow">a</a>'
-        '<a href="https://ok.example" rel="noopener noreferrer nofollow">ok</a></p>'
+        '<a href="https://ok.example" target="_blank" rel="noopener noreferrer nofollow">ok</a></p>'
     )
+    # the second wall alone also refuses what the first one unwraps
+    for href in (
+        "http://x.example",
+        "mailto:a@b.c",
+        "//evil.example/x",
+        "https://u:p@evil.example",
+    ):
+        assert "href" not in sanitize(f'<a href="{href}" target="_top">x</a>')
+
+
+@pytest.mark.parametrize(
+    "markdown, shown",
+    [
+        ("![x](http://attacker.example/p.png)", "![x](http://attacker.example/p.png)"),
+        ('![x](https://ok.example/p.png "t")', '![x](https://ok.example/p.png "t")'),
+        ("[write to us](mailto:help@evil.example)", "write to us"),
+        ("<mailto:help@evil.example>", "mailto:help@evil.example"),
+        ("[guide](//evil.example/login)", "guide"),
+        ("[guide](http://evil.example/login)", "guide"),
+        ("[guide](/api/session)", "guide"),
+        ("[bank](https://bank.example@evil.example/)", "bank"),
+        ("[x](https:evil.example)", "x"),
+    ],
+)
+def test_images_and_unsafe_links_render_as_text(markdown: str, shown: str) -> None:
+    html = markdown_to_html(markdown)
+    assert html == f"<p>{shown}</p>\n"
+    assert "<a" not in html and "<img" not in html
+
+
+def test_https_links_are_absolute_and_open_safely() -> None:
+    html = markdown_to_html("See [the page](https://ok.example/a?b=c) and <https://ok.example>.")
+    assert html.count('target="_blank" rel="noopener noreferrer nofollow"') == 2
+    assert '<a href="https://ok.example/a?b=c"' in html
 
 
 def test_hostile_model_answer_is_sanitised_in_the_api(tmp_path: Path, embedder: Any) -> None:
@@ -389,14 +433,31 @@ def test_generated_secret_is_persisted_privately(shipped: Any, tmp_path: Path) -
         assert c2.get(f"/api/progress/{CSM}").json()["states"] == {QBRS: "done"}
 
 
-def test_token_bucket() -> None:
-    b = TokenBucket(rate_per_minute=6)  # one token every 10 s, bursts of 6
-    assert all(b.take("a", now=100.0) == 0 for _ in range(6))
-    assert b.take("a", now=100.0) == pytest.approx(10.0)
-    assert b.take("b", now=100.0) == 0  # buckets are per learner
-    assert b.take("a", now=105.0) == pytest.approx(5.0)
-    assert b.take("a", now=110.0) == 0
-    small = TokenBucket(rate_per_minute=1, max_keys=2)
-    for k in "xyz":
-        small.take(k, now=0.0)
-    assert len(small._buckets) == 2
+def test_rate_limits_count_per_address_and_per_learner(shipped: Any) -> None:
+    limits = RateLimits(
+        shipped.settings.model_copy(update={"chat_rate_per_minute": 2, "chat_rate_per_address": 3})
+    )
+    limits.check("chat", "10.0.0.1", "alice")
+    limits.check("chat", "10.0.0.1", "alice")
+    with pytest.raises(Throttled) as err:
+        limits.check("chat", "10.0.0.2", "alice")  # alice's own budget, from any address
+    assert 1 <= err.value.retry_after <= 60 and err.value.status == 429
+    limits.check("chat", "10.0.0.1", "bob")  # the address's third
+    with pytest.raises(Throttled):
+        limits.check("chat", "10.0.0.1", "carol")  # a fresh identity, the same address
+    limits.check("write", "10.0.0.1", "carol")  # writes have their own budget
+
+
+@pytest.mark.parametrize(
+    "client, key",
+    [
+        (("203.0.113.7", 5000), "203.0.113.7"),
+        (("2001:db8:1:2:aaaa::1", 5000), "2001:db8:1:2::/64"),
+        (("2001:db8:1:2:bbbb::9", 5000), "2001:db8:1:2::/64"),  # same host, same /64
+        (("::ffff:198.51.100.4", 5000), "198.51.100.4"),
+        (("testclient", 50000), "testclient"),
+        (None, "unknown"),
+    ],
+)
+def test_client_address_keys(client: Any, key: str) -> None:
+    assert client_address({"client": client}) == key

@@ -30,10 +30,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def live_server(app: Any) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on 127.0.0.1 in a thread; yields the base URL."""
+def live_server(app: Any, **options: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on 127.0.0.1 in a thread; yields the base URL.
+
+    ``options`` go to uvicorn.Config (e.g. web.server.uvicorn_options, as `tutor serve` has).
+    """
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **options
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
@@ -160,9 +165,7 @@ class _Audit(HTMLParser):
         for name, value in attrs:
             if name.startswith("on") or name in ("style", "src", "srcset", "formaction"):
                 self.problems.append(f"{tag}[{name}]")
-            if name == "href" and not (value or "").startswith(
-                ("#fn-", "https://", "http://", "mailto:")
-            ):
+            if name == "href" and not (value or "").startswith(("#fn-", "https://")):
                 self.problems.append(f"{tag}[href={value}]")
 
 

@@ -317,13 +317,40 @@ def next_cmd(learner: str, role: str | None, as_json: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @guarded
 def serve(host: str, port: int) -> None:
     """Serve the chat page."""
+    from web.server import check_port
+
+    check_port(host, port)  # in milliseconds, before the embedding model loads
     from web.app import serve as run
 
     run(host, port)
+
+
+@main.command()
+@click.option(
+    "--days",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Idle days before a learner is forgotten (default: TUTOR_RETENTION_DAYS).",
+)
+@click.option("--dry-run", is_flag=True, help="List what would go; delete nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@guarded
+def prune(days: float | None, dry_run: bool, as_json: bool) -> None:
+    """Forget anonymous web learners idle for N days: progress, conversations and all.
+
+    Learners named on the command line (--learner) are never pruned.
+    """
+    t = _tutor()
+    idle = days if days is not None else t.settings.retention_days
+    gone = t.prune_learners(idle, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps({"idle_days": idle, "dry_run": dry_run, "learners": len(gone)}))
+        return
+    verb = "Would forget" if dry_run else "Forgot"
+    click.echo(f"{verb} {len(gone)} anonymous learner(s) idle for {idle:g} days or more.")
 
 
 try:  # the eval runner registers itself when present

@@ -9,23 +9,53 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .db import Conn, write
-from .errors import NotFound
+from .errors import InputError, LimitReached, NotFound
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+DEFAULT_PAGE, MAX_PAGE = 50, 200
+
+
+def stored_answer(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer as kept in the conversation: its citations, not every retrieved passage.
+
+    Every passage came along (about 10.6 KB an exchange). A citation already holds the text
+    the page shows, so only the cited passages stay, as references without their text: the
+    contract still holds (a guide citation's chunk_id is one of passages[*].id).
+    """
+    cited = {c.get("chunk_id") for c in answer.get("citations") or [] if c.get("chunk_id")}
+    keep = ("id", "guide", "role", "title", "heading", "score")
+    passages = [
+        {k: p[k] for k in keep if k in p}
+        for p in answer.get("passages") or []
+        if p.get("id") in cited
+    ]
+    return {**answer, "passages": passages}
+
+
 class ConversationStore:
-    def __init__(self, db: Conn) -> None:
+    def __init__(self, db: Conn, max_per_learner: int = 500) -> None:
         self.db = db
+        self.max_per_learner = max_per_learner
 
     def create(
         self, learner_id: str, role: str | None, title: str = "New conversation"
     ) -> dict[str, Any]:
+        """A new conversation; refused once the learner has ``max_per_learner`` of them."""
         cid = secrets.token_hex(12)  # unguessable: ids are never the only guard, but they help
         now = _now()
         with write(self.db):
+            (count,) = self.db.execute(
+                "select count(*) from conversations where learner_id = ?", (learner_id,)
+            ).fetchone()
+            if count >= self.max_per_learner:
+                raise LimitReached(
+                    f"You have {count} conversations, the most one learner can keep.",
+                    "Continue one of your existing conversations.",
+                )
             self.db.execute(
                 "insert into conversations values (?, ?, ?, ?, ?, ?)",
                 (cid, learner_id, role, title[:80], now, now),
@@ -63,12 +93,27 @@ class ConversationStore:
             ],
         }
 
-    def for_learner(self, learner_id: str) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "select id, title, role, created_at, updated_at from conversations where learner_id = ? "
-            "order by updated_at desc, id",
-            (learner_id,),
-        )
+    def for_learner(
+        self, learner_id: str, limit: int = DEFAULT_PAGE, before: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Newest first, ``limit`` at a time; ``before`` is the last id of the previous page."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InputError(
+                f"A page of {limit} conversations is out of range.", f"Use 1 to {MAX_PAGE}."
+            )
+        cols = "select id, title, role, created_at, updated_at from conversations"
+        if before is None:
+            rows = self.db.execute(
+                f"{cols} where learner_id = ? order by updated_at desc, id desc limit ?",
+                (learner_id, limit),
+            )
+        else:
+            at = self._row(learner_id, before)["updated_at"]
+            rows = self.db.execute(
+                f"{cols} where learner_id = ? and (updated_at < ? or (updated_at = ? and id < ?)) "
+                "order by updated_at desc, id desc limit ?",
+                (learner_id, at, at, before, limit),
+            )
         return [dict(r) for r in rows]
 
     def history(
@@ -117,7 +162,7 @@ class ConversationStore:
             self.db.execute(
                 "insert into messages (conversation_id, sender, content, standalone, answer, created_at) "
                 "values (?, 'assistant', ?, null, ?, ?)",
-                (conversation_id, answer_text, json.dumps(answer), now),
+                (conversation_id, answer_text, json.dumps(stored_answer(answer)), now),
             )
             title = row["title"]
             if title == "New conversation":

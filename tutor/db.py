@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -13,8 +15,20 @@ from typing import Any
 from .migrations import migrate
 
 
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (it would use 0644 under the usual umask).
+
+    SQLite gives the -wal and -shm files the database file's mode, so they are 0600 too.
+    """
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # another process created it first, same mode
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _create_private(path)
     # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so writers queue instead of
     # failing with "database is locked" half-way through a transaction.
     db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)

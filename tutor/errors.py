@@ -81,6 +81,22 @@ class Forbidden(TutorError):
     code = "forbidden"
 
 
+class LimitReached(TutorError):
+    """A per-learner storage cap (conversations) is full."""
+
+    status = 409
+    exit_code = 10
+    code = "limit_reached"
+
+
+class PortInUse(TutorError):
+    """`tutor serve` cannot listen: the port is taken or out of range."""
+
+    status = 500
+    exit_code = 11
+    code = "port_unavailable"
+
+
 def exit_code_for(exc: BaseException) -> int:
     """CLI exit code: 1 for anything unexpected."""
     return exc.exit_code if isinstance(exc, TutorError) else 1

@@ -72,6 +72,26 @@ def m003_conversations(db: sqlite3.Connection) -> None:
     db.execute("create index messages_conversation on messages(conversation_id, id)")
 
 
+@migration
+def m004_hours_in_range(db: sqlite3.Connection) -> None:
+    # Hours outside 1-80 (0, 5e-324, 100) were accepted once and made /api/next fail for
+    # that learner: forget them, so the pace falls back to the roadmap's own.
+    db.execute(
+        "update learners set hours_per_week = null "
+        "where hours_per_week is not null and not (hours_per_week between 1 and 80)"
+    )
+
+
+@migration
+def m005_learner_activity(db: sqlite3.Connection) -> None:
+    # `tutor prune` forgets anonymous (web) learners idle for TUTOR_RETENTION_DAYS: it needs to
+    # know which learners the web minted and when each was last active.
+    db.execute("alter table learners add column last_seen_at text")
+    db.execute("alter table learners add column anonymous integer not null default 0")
+    db.execute("update learners set last_seen_at = created_at")
+    db.execute("create index learners_idle on learners(anonymous, last_seen_at)")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply what is missing, each in its own transaction. Returns the names applied."""
     db.execute("create table if not exists _migrations (name text primary key, applied_at text)")

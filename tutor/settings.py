@@ -108,8 +108,57 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64_000, ge=1024, validation_alias="TUTOR_MAX_BODY_BYTES")
     chat_rate_per_minute: int = Field(default=20, ge=1, validation_alias="TUTOR_CHAT_RATE")
 
+    # Web: abuse limits. Rates are per client address as well as per learner, so minting fresh
+    # cookies does not reset them; the address is the socket peer's, or the one forwarded by a
+    # trusted proxy (TUTOR_TRUSTED_PROXIES).
+    chat_rate_per_address: int = Field(
+        default=60, ge=1, validation_alias="TUTOR_CHAT_RATE_PER_ADDRESS"
+    )
+    write_rate_per_minute: int = Field(default=120, ge=1, validation_alias="TUTOR_WRITE_RATE")
+    write_rate_per_address: int = Field(
+        default=600, ge=1, validation_alias="TUTOR_WRITE_RATE_PER_ADDRESS"
+    )
+    new_learners_per_hour: int = Field(
+        default=60, ge=1, validation_alias="TUTOR_NEW_LEARNERS_PER_HOUR"
+    )
+    max_conversations: int = Field(
+        default=500, ge=1, le=100_000, validation_alias="TUTOR_MAX_CONVERSATIONS"
+    )
+    retention_days: int = Field(default=90, ge=1, validation_alias="TUTOR_RETENTION_DAYS")
+
+    # Web: behind a proxy. Addresses (or CIDR ranges) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; "*" trusts any peer (only when nothing else can reach
+    # the port). Empty: forwarded headers are ignored.
+    trusted_proxies: str = Field(default="", validation_alias="TUTOR_TRUSTED_PROXIES")
+    # Host names this site answers to (comma-separated, "*.example.org" allowed); "*" is any.
+    allowed_hosts: str = Field(default="*", validation_alias="TUTOR_ALLOWED_HOSTS")
+
+    # Web: the HTTP server (`tutor serve`).
+    max_header_bytes: int = Field(
+        default=32_768, ge=4096, le=1_048_576, validation_alias="TUTOR_MAX_HEADER_BYTES"
+    )
+    header_timeout: float = Field(
+        default=10.0, gt=0, le=300, validation_alias="TUTOR_HEADER_TIMEOUT"
+    )
+    keep_alive_timeout: int = Field(
+        default=5, ge=1, le=300, validation_alias="TUTOR_KEEP_ALIVE_TIMEOUT"
+    )
+    max_connections: int = Field(default=100, ge=1, validation_alias="TUTOR_MAX_CONNECTIONS")
+
     # Eval judge (optional tier)
     judge_model: str | None = Field(default=None, validation_alias="TUTOR_JUDGE_MODEL")
+
+    @staticmethod
+    def _csv(value: str) -> list[str]:
+        return [v.strip() for v in value.split(",") if v.strip()]
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return self._csv(self.trusted_proxies)
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return self._csv(self.allowed_hosts) or ["*"]
 
     @property
     def db_path(self) -> Path:
@@ -126,7 +175,16 @@ class Settings(BaseSettings):
         return "openai" if (self.openai_api_key or self.openai_base_url) else "offline"
 
     def ensure_home(self) -> Path:
-        self.home.mkdir(parents=True, exist_ok=True)
+        """The data dir, created 0700 (and chroma/ in it): it holds learners' questions.
+
+        A 0755 home with a 0644 database let any local user read them.
+        """
+        if not self.home.is_dir():
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.home.chmod(0o700)  # mkdir's mode is filtered by the umask
+        if self.chroma_url is None and not self.chroma_path.is_dir():
+            self.chroma_path.mkdir(mode=0o700, exist_ok=True)
+            self.chroma_path.chmod(0o700)
         return self.home
 
 

@@ -22,6 +22,7 @@ from .nextsteps import NEXT_QUESTION, Progress, render_next
 from .plans import Learner
 from .progress import ProgressStore, check_learner_id
 from .prompts import render
+from .redaction import model_unavailable
 from .retrieval import Hit, Mode, Retriever
 from .roadmaps import Roadmap, find_milestone
 from .roles import resolve_role
@@ -30,8 +31,6 @@ from .state import State
 
 log = logging.getLogger(__name__)
 RETRIEVE_K = 6
-# Upstream error text never reaches a learner: a gateway may echo secrets in it. It is logged.
-MODEL_NOTICE = "The language model was unavailable, so this answer comes from the offline engine."
 
 
 class Tutor:
@@ -42,7 +41,7 @@ class Tutor:
         self.index = index or Index(settings)
         self.retriever = Retriever(self.index)
         self.progress_store = ProgressStore(self.index.db)
-        self.conversation_store = ConversationStore(self.index.db)
+        self.conversation_store = ConversationStore(self.index.db, settings.max_conversations)
         if chat_model is None and settings.engine_name == "openai":
             chat_model = OpenAIChatModel(settings)
         self.chat_model = chat_model
@@ -126,8 +125,8 @@ class Tutor:
 
     # --- learners and progress ---------------------------------------------------------------
 
-    def ensure_learner(self, learner_id: str) -> str:
-        return self.progress_store.ensure_learner(learner_id)
+    def ensure_learner(self, learner_id: str, anonymous: bool = False) -> str:
+        return self.progress_store.ensure_learner(learner_id, anonymous)
 
     def progress(self, learner_id: str, role: str) -> dict[str, Any]:
         check_learner_id(learner_id)
@@ -162,6 +161,15 @@ class Tutor:
     def delete_learner(self, learner_id: str) -> bool:
         return self.progress_store.delete_learner(learner_id)
 
+    def prune_learners(self, idle_days: float | None = None, dry_run: bool = False) -> list[str]:
+        """Forget anonymous (web) learners idle for ``idle_days`` (TUTOR_RETENTION_DAYS)."""
+        days = self.settings.retention_days if idle_days is None else idle_days
+        ids = self.progress_store.idle_anonymous(days)
+        if not dry_run:
+            for learner_id in ids:
+                self.progress_store.delete_learner(learner_id)
+        return ids
+
     def set_hours(self, learner_id: str, hours_per_week: float) -> None:
         self.progress_store.set_hours(learner_id, hours_per_week)
 
@@ -181,9 +189,11 @@ class Tutor:
         self.retriever.check_role(role)
         return self.conversation_store.create(learner_id, role)
 
-    def conversations(self, learner_id: str) -> list[dict[str, Any]]:
+    def conversations(
+        self, learner_id: str, limit: int = 50, before: str | None = None
+    ) -> list[dict[str, Any]]:
         check_learner_id(learner_id)
-        return self.conversation_store.for_learner(learner_id)
+        return self.conversation_store.for_learner(learner_id, limit, before)
 
     def conversation(self, learner_id: str, conversation_id: str) -> dict[str, Any]:
         check_learner_id(learner_id)
@@ -314,11 +324,11 @@ class Tutor:
             except StopIteration as stop:
                 answer = stop.value
             except LLMError as exc:
-                log.warning("model answer failed, offline answer used: %s", exc)
+                notice = model_unavailable(exc, [self.settings.openai_api_key])
                 if streamed:
-                    yield {"event": "reset", "data": {"notice": MODEL_NOTICE}}
+                    yield {"event": "reset", "data": {"notice": notice}}
                     streamed = False
-                answer.notice = MODEL_NOTICE
+                answer.notice = notice
         answer.question = q
         answer.standalone_question = standalone
         answer.conversation_id = conversation_id
@@ -449,8 +459,7 @@ class Tutor:
                 body, cites, removed = self._llm_next_steps(rm.role_title, text, sources)
                 engine = "openai"
             except LLMError as exc:
-                log.warning("model next-step advice failed, offline advice used: %s", exc)
-                notice = MODEL_NOTICE
+                notice = model_unavailable(exc, [self.settings.openai_api_key], "advice")
         return Answer(
             answer=body,
             citations=cites,

@@ -13,21 +13,27 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from tutor.errors import InputError, NotFound, TutorError
+from tutor.conversations import DEFAULT_PAGE, MAX_PAGE
+from tutor.errors import InputError, LLMError, NotFound, TutorError
+from tutor.progress import MAX_HOURS, MIN_HOURS
+from tutor.redaction import model_unavailable
 from tutor.settings import Settings, get_settings
 from tutor.tutor import Tutor
 
@@ -37,13 +43,15 @@ from .security import (
     BodyLimitMiddleware,
     LearnerMiddleware,
     PayloadTooLarge,
+    RateLimits,
     SecurityHeadersMiddleware,
     Signer,
-    TokenBucket,
+    client_address,
     error_body,
     error_headers,
     load_secret,
 )
+from .server import HEADER_TIMEOUT_KEY, uvicorn_options
 
 log = logging.getLogger("tutor.web")
 
@@ -63,23 +71,26 @@ SUGGESTIONS = [
 
 
 class LearnerCache:
-    """Learner ids already ensured in the database, so each request does not write."""
+    """Learners created (or whose activity was noted) within the last hour, so most writes skip it."""
 
-    def __init__(self, size: int = 50_000) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
+    def __init__(self, size: int = 50_000, ttl: float = 3600.0) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
         self._size = size
+        self._ttl = ttl
         self._lock = threading.Lock()
 
     def ensure(self, tutor: Tutor, learner_id: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            if learner_id in self._ids:
-                self._ids.move_to_end(learner_id)
+            at = self._seen.get(learner_id)
+            if at is not None and now - at < self._ttl:
                 return
-        tutor.ensure_learner(learner_id)
+        tutor.ensure_learner(learner_id, anonymous=True)
         with self._lock:
-            self._ids[learner_id] = None
-            while len(self._ids) > self._size:
-                self._ids.popitem(last=False)
+            self._seen[learner_id] = now
+            self._seen.move_to_end(learner_id)
+            while len(self._seen) > self._size:
+                self._seen.popitem(last=False)
 
 
 def get_tutor(request: Request) -> Tutor:
@@ -98,18 +109,29 @@ TutorDep = Annotated[Tutor, Depends(get_tutor)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_learner(request: Request, tutor: TutorDep) -> str:
-    """The learner id from the verified cookie (set by LearnerMiddleware), known to the Tutor."""
+def get_learner(request: Request) -> str:
+    """The learner id from the verified cookie (set by LearnerMiddleware). Reading never
+    creates a row: 3,000 cookie-less GETs once made 3,000 learners."""
     learner: str = request.scope["state"]["learner_id"]
-    request.app.state.learners.ensure(tutor, learner)
     return learner
 
 
+def writer(kind: str) -> Any:
+    """A write's learner: counted against the ``kind`` rate per address and per learner first,
+    then created in the database if this is its first write."""
+
+    def dependency(request: Request, tutor: TutorDep) -> str:
+        learner: str = request.scope["state"]["learner_id"]
+        request.app.state.limits.check(kind, client_address(request.scope), learner)
+        request.app.state.learners.ensure(tutor, learner)
+        return learner
+
+    return Depends(dependency)
+
+
 LearnerDep = Annotated[str, Depends(get_learner)]
-
-
-def chat_rate_limit(request: Request, learner: LearnerDep) -> None:
-    request.app.state.chat_bucket.check(learner)
+ChatterDep = Annotated[str, writer("chat")]
+WriterDep = Annotated[str, writer("write")]
 
 
 def check_message(message: str, settings: Settings) -> str:
@@ -148,7 +170,17 @@ def sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _stream(first: dict[str, Any], events: Iterator[dict[str, Any]]) -> Iterator[str]:
+def public_error(exc: TutorError, settings: Settings) -> TutorError:
+    """An upstream model's error text is logged (redacted), never sent: it may echo our key."""
+    if not isinstance(exc, LLMError):
+        return exc
+    model_unavailable(exc, [settings.openai_api_key])
+    return LLMError("The language model is unavailable right now.", "Try again in a moment.")
+
+
+def _stream(
+    first: dict[str, Any], events: Iterator[dict[str, Any]], settings: Settings
+) -> Iterator[str]:
     """Server-sent events; runs in the threadpool (StreamingResponse iterates sync iterators there)."""
     try:
         event: dict[str, Any] | None = first
@@ -161,7 +193,7 @@ def _stream(first: dict[str, Any], events: Iterator[dict[str, Any]]) -> Iterator
                 return
             event = next(events, None)
     except TutorError as exc:
-        yield sse("error", exc.to_dict())
+        yield sse("error", public_error(exc, settings).to_dict())
     except Exception:
         log.exception("chat stream failed")
         yield sse(
@@ -202,13 +234,14 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
     signer = Signer(load_secret(settings))
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         owned = app.state.tutor is None
         if owned:
             app.state.tutor = await run_in_threadpool(Tutor.from_settings, settings)
             await run_in_threadpool(_warm_up, app.state.tutor)
         try:
-            yield
+            # read by web.server's protocol, per connection, in whichever worker serves it
+            yield {HEADER_TIMEOUT_KEY: settings.header_timeout}
         finally:
             if owned and app.state.tutor is not None:
                 app.state.tutor.close()
@@ -227,20 +260,32 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
             400: {"model": s.ErrorOut},
             403: {"model": s.ErrorOut},
             404: {"model": s.ErrorOut},
+            409: {"model": s.ErrorOut},
             413: {"model": s.ErrorOut},
+            # any request can be throttled: a missing cookie counts against minting
+            429: {"model": s.ErrorOut, "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+            503: {"model": s.ErrorOut},
         },
     )
     app.state.settings = settings
     app.state.tutor = tutor
     app.state.signer = signer
     app.state.learners = LearnerCache()
-    app.state.chat_bucket = TokenBucket(settings.chat_rate_per_minute)
+    app.state.limits = RateLimits(settings)
     app.state.static_versions = _static_versions()
 
-    # Outermost last: headers on everything, then the byte count, then cookie + CSRF.
-    app.add_middleware(LearnerMiddleware, signer=signer)
+    # Outermost last: the real client and scheme (from a trusted proxy), headers on
+    # everything, the Host allow-list, then the byte count, then cookie + CSRF.
+    app.add_middleware(LearnerMiddleware, signer=signer, limits=app.state.limits)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.allowed_host_list != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_host_list)
     app.add_middleware(SecurityHeadersMiddleware)
+    if settings.trusted_proxy_list:
+        # Behind TLS at nginx or Caddy the app sees http from 127.0.0.1: with the proxy
+        # trusted, X-Forwarded-Proto makes the cookie Secure and the Origin check match
+        # https://host, and X-Forwarded-For gives the address that rates are counted by.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
 
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals["static_url"] = lambda name: (
@@ -252,6 +297,7 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
 
     @app.exception_handler(TutorError)
     async def tutor_error(request: Request, exc: TutorError) -> JSONResponse:
+        exc = public_error(exc, settings)
         if exc.status >= 500:
             log.warning("%s: %s", type(exc).__name__, exc)
         return JSONResponse(error_body(exc), status_code=exc.status, headers=error_headers(exc))
@@ -301,6 +347,8 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
                 "roles": roles,
                 "csrf_token": signer.csrf_token(learner),
                 "max_chars": settings.max_message_chars,
+                "min_hours": MIN_HOURS,
+                "max_hours": MAX_HOURS,
                 "suggestions": SUGGESTIONS,
                 "problem": problem,
                 "engine": tutor.engine_name,
@@ -341,12 +389,12 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
         return _progress_out(tutor.progress(learner, role))
 
     @app.put("/api/progress", response_model=s.ProgressOut, tags=["roadmap"])
-    def put_progress(body: s.ProgressIn, tutor: TutorDep, learner: LearnerDep) -> dict[str, Any]:
+    def put_progress(body: s.ProgressIn, tutor: TutorDep, learner: WriterDep) -> dict[str, Any]:
         """Tick (or with ``state: null`` untick) one milestone; returns the role's progress."""
         return _progress_out(tutor.set_progress(learner, body.milestone_id, body.state))
 
     @app.put("/api/hours", response_model=s.HoursOut, tags=["roadmap"])
-    def put_hours(body: s.HoursIn, tutor: TutorDep, learner: LearnerDep) -> dict[str, Any]:
+    def put_hours(body: s.HoursIn, tutor: TutorDep, learner: WriterDep) -> dict[str, Any]:
         """Hours a week the learner can spend; next-step advice paces the roadmap with it."""
         tutor.set_hours(learner, body.hours_per_week)
         return {"hours_per_week": body.hours_per_week}
@@ -355,17 +403,21 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
         "/api/next",
         response_model=s.AnswerOut,
         tags=["roadmap"],
-        dependencies=[Depends(chat_rate_limit)],
-        responses={429: {"model": s.ErrorOut}},
     )
-    def next_steps(body: s.NextIn, tutor: TutorDep, learner: LearnerDep) -> dict[str, Any]:
+    def next_steps(body: s.NextIn, tutor: TutorDep, learner: ChatterDep) -> dict[str, Any]:
         """Cited next-step advice from the learner's own progress (the same the sidebar shows)."""
         conv = body.conversation_id or tutor.new_conversation(learner, body.role)["id"]
         return render_answer(tutor.next_steps(learner, body.role, conv).to_dict())
 
     @app.get("/api/conversations", response_model=list[s.ConversationOut], tags=["conversations"])
-    def conversations(tutor: TutorDep, learner: LearnerDep) -> list[dict[str, Any]]:
-        return [_conversation_out(c) for c in tutor.conversations(learner)]
+    def conversations(
+        tutor: TutorDep,
+        learner: LearnerDep,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+        before: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first, a page at a time: pass the last id of a page as ``before`` for the next."""
+        return [_conversation_out(c) for c in tutor.conversations(learner, limit, before)]
 
     @app.post(
         "/api/conversations",
@@ -374,7 +426,7 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
         tags=["conversations"],
     )
     def new_conversation(
-        body: s.ConversationIn, tutor: TutorDep, learner: LearnerDep
+        body: s.ConversationIn, tutor: TutorDep, learner: WriterDep
     ) -> dict[str, Any]:
         return _conversation_out(tutor.new_conversation(learner, body.role))
 
@@ -390,18 +442,16 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
     @app.post(
         "/api/chat",
         tags=["chat"],
-        dependencies=[Depends(chat_rate_limit)],
         response_class=StreamingResponse,
         responses={
             200: {
                 "description": s.SSE_DESCRIPTION,
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             },
-            429: {"model": s.ErrorOut},
         },
     )
     def chat(
-        body: s.ChatIn, tutor: TutorDep, learner: LearnerDep, web_settings: SettingsDep
+        body: s.ChatIn, tutor: TutorDep, learner: ChatterDep, web_settings: SettingsDep
     ) -> StreamingResponse:
         """Ask; the answer streams back as server-sent events (see the 200 response)."""
         message = check_message(body.message, web_settings)
@@ -414,7 +464,7 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
         )
         first = next(events)
         return StreamingResponse(
-            _stream(first, events),
+            _stream(first, events, web_settings),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -435,4 +485,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None =
     from tutor.settings import hf_offline
 
     hf_offline()
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False, log_level="info")
+    settings = settings or get_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        proxy_headers=False,  # the app applies TUTOR_TRUSTED_PROXIES itself
+        log_level="info",
+        **uvicorn_options(settings),
+    )

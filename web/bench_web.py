@@ -108,6 +108,10 @@ def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
         "TUTOR_ENGINE": "offline",
         "OPENAI_API_KEY": "",
         "OPENAI_BASE_URL": "",
+        # every simulated learner comes from 127.0.0.1: lift the per-address limits
+        "TUTOR_CHAT_RATE_PER_ADDRESS": "100000",
+        "TUTOR_WRITE_RATE_PER_ADDRESS": "100000",
+        "TUTOR_NEW_LEARNERS_PER_HOUR": "100000",
     }
     env.pop("TUTOR_CHROMA_URL", None)
     cmd = [sys.executable, "-m", "tutor.cli"]

@@ -3,10 +3,13 @@
 Two independent layers, so a bug in one is caught by the other:
 
 1. markdown-it-py with ``html=False`` (raw HTML in the text is escaped, never passed through),
-   ``linkify`` off, images disabled (``![x](url)`` stays text: no external images, no beacons),
-   and its own link validation (no ``javascript:``/``vbscript:``/``data:`` links).
-2. nh3 (ammonia) with a minimal allow-list of tags and attributes, ``http``/``https``/``mailto``
-   links only, and ``<script>``/``<style>`` removed with their content.
+   ``linkify`` off, image syntax rendered back as its own text (``![x](url)`` is shown, never
+   loaded: no external images, no beacons), and links kept only when they are absolute
+   ``https`` URLs without credentials; every other link (``mailto:``, ``//host``, ``http:``,
+   relative, ``javascript:``) becomes its label as plain text. Kept links open in a new tab.
+2. nh3 (ammonia) with a minimal allow-list of tags and attributes, ``https`` links only,
+   ``rel="noopener noreferrer nofollow"`` on every link, and ``<script>``/``<style>`` removed
+   with their content.
 
 Citation markers ``[n]`` (and ``[n, m]``) that match a citation of the answer become
 ``<sup class="cite"><a href="#fn-<anchor>-n">n</a></sup>``; other bracketed numbers stay text.
@@ -18,26 +21,88 @@ import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "b", "i", "code", "pre", "blockquote",
     "ul", "ol", "li", "a", "sup", "h1", "h2", "h3", "h4", "h5", "h6",
     "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title", "target"}, "ol": {"start"}}
+
+
+def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
+    if attr == "target":
+        return "_blank" if value == "_blank" else None
+    if tag == "a" and attr == "href" and not (value.startswith("#fn-") or safe_link(value)):
+        return None
+    return value
+
+
 _CLEANER = nh3.Cleaner(
     tags=ALLOWED_TAGS,
     clean_content_tags={"script", "style"},
     attributes=ALLOWED_ATTRIBUTES,
-    url_schemes={"http", "https", "mailto"},
+    attribute_filter=_attribute_filter,
+    url_schemes={"https"},
     allowed_classes={"sup": {"cite"}},
     link_rel="noopener noreferrer nofollow",
     strip_comments=True,
 )
+
+
+def safe_link(href: str) -> bool:
+    """An absolute https URL with a host and no credentials (``https://bank@evil`` misleads)."""
+    try:
+        parts = urlsplit(href)
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and bool(parts.hostname)
+        and parts.username is None
+        and parts.password is None
+        and not any(ch.isspace() or ord(ch) < 32 for ch in href)
+    )
+
+
+def _links_as_text(state: StateCore) -> None:
+    """Unwrap every link whose href is not a safe https URL: its label stays, as text."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        out: list[Token] = []
+        dropping: list[bool] = []  # per open link: was it unwrapped?
+        for tok in block.children:
+            if tok.type == "link_open":
+                bad = not safe_link(str(tok.attrGet("href") or ""))
+                dropping.append(bad)
+                if bad:
+                    continue
+                tok.attrSet("target", "_blank")
+            elif tok.type == "link_close" and dropping and dropping.pop():
+                continue  # the close of an unwrapped link
+            out.append(tok)
+        block.children = out
+
+
+def _render_image(
+    self: Any, tokens: Sequence[Any], idx: int, options: Any, env: dict[str, Any]
+) -> str:
+    """``![alt](src)`` is shown as the text the author wrote: nothing is loaded."""
+    tok = tokens[idx]
+    title = tok.attrGet("title")
+    src = str(tok.attrGet("src") or "")
+    suffix = f' "{title}"' if title else ""
+    return escapeHtml(f"![{tok.content}]({src}{suffix})")
+
 
 _CITE_RE = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _ANCHOR_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -73,9 +138,10 @@ def _render_citation(
 def _make_markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table")
-    md.disable("image")
     md.inline.ruler.before("link", "citation", _citation_rule)
+    md.core.ruler.push("links_as_text", _links_as_text)
     md.add_render_rule("citation", _render_citation)
+    md.add_render_rule("image", _render_image)
     return md
 
 

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tutor.progress import MAX_HOURS, MIN_HOURS
+
 Slug = Field(default=None, max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*$")
 MilestoneState = Literal["done", "in_progress", "skipped"]
 
@@ -84,7 +86,9 @@ class ProgressIn(BaseModel):
 
 class HoursIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    hours_per_week: float = Field(gt=0, le=100)
+    hours_per_week: float = Field(
+        ge=MIN_HOURS, le=MAX_HOURS, allow_inf_nan=False, description="Hours a week, 1 to 80."
+    )
 
 
 class HoursOut(BaseModel):

@@ -120,10 +120,11 @@
     return rtf.format(Math.round(hours / 24), "day");
   }
 
-  function safeHttpUrl(url) {
+  // Source links: absolute https only, without credentials (as the server's renderer).
+  function safeHttpsUrl(url) {
     try {
-      const u = new URL(url, location.href);
-      return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
+      const u = new URL(url);
+      return u.protocol === "https:" && u.hostname && !u.username && !u.password ? u.href : null;
     } catch (_) {
       return null;
     }
@@ -188,7 +189,7 @@
         if (c.as_of) metaBits.push(`as of ${c.as_of}`);
       }
       const metaLine = el("p", { class: "fn-meta", text: metaBits.join(" · ") });
-      const href = c.source_url && safeHttpUrl(c.source_url);
+      const href = c.source_url && safeHttpsUrl(c.source_url);
       if (href) {
         metaLine.append(" · ", el("a", { href, rel: "noopener noreferrer nofollow", target: "_blank", text: "open source" }));
       }
@@ -474,8 +475,7 @@
     meter.value = p.done || 0;
     $("#meter-label").textContent = `${p.done || 0} of ${total} milestones done`;
     $("#roadmap-badge").textContent = `${p.done || 0}/${total}`;
-    const r = state.roadmap;
-    hoursInput.value = p.hours_per_week || (r && r.hours_per_week) || "";
+    showHours();
     for (const sec of phasesEl.querySelectorAll(".phase")) {
       const boxes = [...sec.querySelectorAll("input[type=checkbox]")];
       const done = boxes.filter((b) => p.states[b.value] === "done").length;
@@ -535,15 +535,42 @@
     }
   }
 
+  // The field shows the learner's own hours, or the roadmap's as a placeholder (never as a
+  // value: a learner who never set hours must not see "10" as if it were theirs).
+  function showHours() {
+    const p = state.progress;
+    const r = state.roadmap;
+    hoursInput.value = p && p.hours_per_week ? String(p.hours_per_week) : "";
+    hoursInput.placeholder = r && r.hours_per_week ? `e.g. ${r.hours_per_week}` : "";
+    hoursInput.removeAttribute("aria-invalid");
+  }
+
+  function refuseHours(message, hint) {
+    toast(message, "error", hint);
+    showHours(); // back to the stored value
+  }
+
   async function onHours() {
-    const value = parseFloat(hoursInput.value);
-    if (!(value > 0 && value <= 100)) return;
+    const raw = hoursInput.value.trim();
+    if (raw === "" && !hoursInput.validity.badInput) {
+      showHours();
+      return;
+    }
+    const value = Number(raw);
+    const lo = Number(hoursInput.min), hi = Number(hoursInput.max);
+    if (!raw || !Number.isFinite(value) || value < lo || value > hi) {
+      hoursInput.setAttribute("aria-invalid", "true");
+      refuseHours(`${raw || "That"} is not a number of hours from ${lo} to ${hi}.`, "Your saved hours are unchanged.");
+      return;
+    }
     try {
-      await sendJSON("PUT", "/api/hours", { hours_per_week: value });
-      if (state.progress) state.progress.hours_per_week = value;
-      toast(`Saved: ${value} hours a week.`);
+      const saved = await sendJSON("PUT", "/api/hours", { hours_per_week: value });
+      if (state.progress) state.progress.hours_per_week = saved.hours_per_week;
+      showHours();
+      toast(`Saved: ${saved.hours_per_week} hours a week.`);
     } catch (err) {
-      toastError(err);
+      const [message, hint] = describe(err);
+      refuseHours(message, hint);
     }
   }
 
