@@ -51,6 +51,8 @@ _DOMAIN_CUE = re.compile(
 _SWITCH_LIKE = {"fit", "overview", "career_path"}
 FOLLOWUP = "followup"  # a turn that only changes a slot: "what about Germany?"
 _TOP_K = 3
+# Regularisation, from 5-fold cross-validation on the examples: 0.80 accuracy at C=1, 0.835 at 16.
+_C = 16.0
 # Below this similarity to its nearest examples, a clause is like nothing a learner asks...
 MIN_SCORE = 0.40
 # ...unless the classifier is this sure of it and it is not far off either.
@@ -144,13 +146,9 @@ class Lexicon:
                     vocab.update(w for w in words(a) if w.isalpha() and len(w) >= 4)
         for lv in tax.levels.values():
             vocab.update(w for a in lv.words for w in words(a) if w.isalpha() and len(w) >= 4)
-        counts: dict[str, int] = {}
-        for items in k.examples.intents.values():
-            for ex in items:
-                for w in words(_PLACEHOLDER.sub(" ", ex)):
-                    counts[w] = counts.get(w, 0) + 1
-        vocab.update(w for w, n in counts.items() if n >= 2 and w.isalpha() and len(w) >= 4)
-        vocab.update(tax.heads)
+        # only the words slots are made of: correcting toward every word the examples use
+        # turned "sourdough bread" into "sourdough break"
+        vocab.update(w for v in tax.spellings.values() for w in words(v) if len(w) >= 4)
         return cls(
             roles=Gazetteer(role_aliases),
             related=Gazetteer(related),
@@ -469,7 +467,7 @@ class IntentModel:
         h = hashlib.sha256(
             "\n".join(f"{a}\t{b}" for a, b in zip(self.labels, self.texts, strict=True)).encode()
         )
-        h.update(str(getattr(self.embedder, "name", "")).encode())
+        h.update(f"{getattr(self.embedder, 'name', '')}|C={_C}".encode())
         return self.cache_dir / f"intents-{h.hexdigest()[:16]}.npz"
 
     @property
@@ -502,7 +500,7 @@ class IntentModel:
         matrix = np.asarray(self.embedder.embed_documents(self.texts), dtype=np.float32)
         from sklearn.linear_model import LogisticRegression
 
-        clf = LogisticRegression(C=1.0, max_iter=2000).fit(matrix, self.labels)
+        clf = LogisticRegression(C=_C, max_iter=3000).fit(matrix, self.labels)
         assert list(clf.classes_) == self.intents
         arrays = {
             "matrix": matrix,
