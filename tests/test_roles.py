@@ -98,7 +98,7 @@ def profile(corpus: Path, name: str, text: str) -> None:
 
 
 def test_a_role_profile_declares_aliases(make_tutor, copy_corpus: Path) -> None:
-    text = f"role: {CSM}\naliases: [client success lead, account success]\nsummary: ignored here\n"
+    text = f"role: {CSM}\naliases: [client success lead, account success]\n"
     profile(copy_corpus, f"{CSM}.yaml", text)
     t = make_tutor(corpus=copy_corpus)  # no ingest: the roadmap makes the role known
     assert t.resolve_role("Client Success Lead") == CSM

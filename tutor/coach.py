@@ -169,6 +169,8 @@ class Coach:
             add(self._render("greeting", sources, roles=covered_titles), False)
         else:
             roles = self._roles_for(state, views)
+            if len(roles) > 1 and not [r for r in state.roles if r in views]:
+                roles = self._closest_roles(u, roles, k)
             if not roles and (state.other_roles or state.related):
                 add(self._decline_other(state, k, views, sources, intents), True)
             for i, intent in enumerate(i for i in intents if i not in OUT_OF_SCOPE):
@@ -274,6 +276,23 @@ class Coach:
     def _role_stems(self, k: Knowledge) -> set[str]:
         names = [n for v in k.role_aliases(self.guide_roles()).values() for n in v]
         return set(stem_all([w for n in names for w in words(n)]))
+
+    def _closest_roles(self, u: Understanding, roles: list[str], k: Knowledge) -> list[str]:
+        """With no role named or selected, the one whose profile uses the question's own words
+        ("What's a QBR?" is a CSM question); both when neither stands out."""
+        lex = self.understander().lex
+        skip = lex.function_words | self._generic_words(k) | self._role_stems(k)
+        asked = {w for w in stem_all(words(u.clean)) if len(w) > 2 and w not in skip}
+        if not asked:
+            return roles
+        hits = {}
+        for slug in roles:
+            p = k.profiles.get(slug)
+            vocab = {w for _, f in p.facts() for w in stem_all(words(f.describe()))} if p else set()
+            hits[slug] = len(asked & vocab)
+        best = max(hits.values())
+        winners = [r for r in roles if hits[r] == best]
+        return winners if best and len(winners) == 1 else roles
 
     def _roles_for(self, state: State, views: dict[str, RoleView]) -> list[str]:
         named = [r for r in state.roles if r in views]

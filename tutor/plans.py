@@ -129,7 +129,7 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
             "compact": compact,
             "missing_regions": missing,
             "have": pay_regions(p, tax),
-            "notes": p.pay_notes,
+            "notes": [n for n in p.pay_notes if _about_region(n.text, ask.region, tax)],
         },
         abstained=level_missing,
     )
@@ -146,6 +146,17 @@ _BASIS_ORDER = [
     "career-span",
     "top-10-percent",
 ]
+
+
+def _mentions_region(text: str, region: str, tax: Taxonomy) -> bool:
+    named = {m.value for m in tax.region_gazetteer.find(text)}
+    return bool(named & {region, *tax.children(region)})
+
+
+def _about_region(text: str, region: str | None, tax: Taxonomy) -> bool:
+    """A note that names regions speaks only of those ("the top of the US range")."""
+    named = {m.value for m in tax.region_gazetteer.find(text)}
+    return not region or not named or region in named
 
 
 def _pay_rows(figures: list[Pay], tax: Taxonomy) -> list[dict[str, Any]]:
@@ -296,8 +307,13 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         )
     if ask.intent == "glossary":
         return Plan("glossary", {**common, "terms": _terms(ask, p)})
-    if ask.intent == "workplace":
-        return Plan("workplace", {**common, "items": p.work_setting})
+    if ask.intent in ("workplace", "outlook"):
+        pool = [*p.work_setting, *p.outlook] if ask.intent == "workplace" else [*p.outlook]
+        if ask.region:
+            # "which European cities hire?": what the guides say about that region comes first
+            here = [f for f in pool if _mentions_region(f.describe(), ask.region, tax)]
+            pool = here + ([] if here else pool)
+        return Plan(ask.intent, {**common, "items": pool})
     return Plan(
         ask.intent if ask.intent in simple else "overview",
         {**common, **simple.get(ask.intent, simple["overview"])},

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import safe_yaml
 from .citations import extract_numbers
@@ -281,7 +281,7 @@ class Fit(_Strict):
 
 class Profile(_Strict):
     role: str
-    title: str
+    title: str = ""  # default: from the slug ("customer-success-manager" -> "Customer Success Manager")
     aliases: list[str] = []
     roadmap: str | None = None  # a roadmap file in corpus/roadmaps (its `role`)
     summary: list[Text] = []
@@ -312,6 +312,12 @@ class Profile(_Strict):
         if not ROLE_SLUG.match(v):
             raise ValueError("role must be a slug like customer-success-manager")
         return v
+
+    @model_validator(mode="after")
+    def _title(self) -> Profile:
+        if not self.title:
+            object.__setattr__(self, "title", " ".join(w.capitalize() for w in self.role.split("-")))
+        return self
 
     def facts(self) -> Iterator[tuple[str, Cited]]:
         """Every cited fact with its field path ("pay[2]"), for validation and the model prompt."""

@@ -111,8 +111,8 @@ class Tutor:
         k = self.coach.knowledge.get()
         aliases = k.role_aliases(self.coach.guide_roles())
         names = {slug: set(aliases.get(slug, [])) | {title} for slug, title in known.items()}
-        for slug, rm in self.roadmaps().items():
-            names.setdefault(slug, set()).add(rm.role_title)
+        for slug, rm in self.roadmaps().items():  # a roadmap makes a role known before ingest
+            names.setdefault(slug, set()).update({rm.role_title, *aliases.get(slug, [])})
         return resolve_role(name, names)
 
     def roadmap(self, role: str) -> dict[str, Any]:

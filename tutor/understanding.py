@@ -58,6 +58,8 @@ MIN_SCORE = 0.40
 # ...unless the classifier is this sure of it and it is not far off either.
 SURE = 0.45
 FAR = 0.25
+# A clause's second intent counts when its probability is at least this.
+SECOND = 0.5
 _HOURS = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:-|to)?\s*(\d+(?:\.\d+)?)?\s*(?:h|hrs?|hours?)\b\s*"
     r"(?:(?:a|an|per|/|each|every)\s*)?(week|wk|day|night|evening)?",
@@ -538,5 +540,5 @@ class IntentModel:
             # near the examples at all: either way the best label is a reading of the message
             sure = ranked[0][1] >= SURE and near >= FAR
             score = max(near, MIN_SCORE) if sure else near
-            out.append([(i, score if k == 0 else near) for k, (i, _) in enumerate(ranked)])
+            out.append([(i, score if k == 0 else near * p) for k, (i, p) in enumerate(ranked)])
         return out
