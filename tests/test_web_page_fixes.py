@@ -165,3 +165,25 @@ def test_role_select_is_not_cut_off_at_phone_width(open_page: Any, server: str) 
     )
     assert fits and all(f["need"] <= f["have"] for f in fits), fits
     assert w.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_conversation_list_pages_with_show_older(open_page: Any, shipped: Any) -> None:
+    from tutor.tutor import Tutor
+
+    with live_server(app_for(shipped)) as url:
+        w = open_page(url)
+        page = w.page
+        cookie = next(c["value"] for c in w.context.cookies() if c["name"] == "tutor_learner")
+        learner_id = app_for(shipped).state.signer.load(cookie)
+        t: Tutor = shipped
+        for _ in range(53):
+            t.new_conversation(learner_id)
+        page.reload()
+        page.wait_for_selector("html[data-ready]")
+        assert page.locator("#conv-list a").count() == 50
+        page.click(".conv-more button")
+        page.wait_for_function("() => document.querySelectorAll('#conv-list a').length === 53")
+        assert page.locator(".conv-more").count() == 0
+        ids = page.eval_on_selector_all("#conv-list a", "as => as.map((a) => a.dataset.id)")
+        assert len(set(ids)) == 53
+        assert w.errors == []

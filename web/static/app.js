@@ -378,9 +378,37 @@
 
   // --- conversations ----------------------------------------------------------------------
 
+  const PAGE = 50; // conversations per request (GET /api/conversations?limit=&before=)
+
+  function convItem(c) {
+    const a = el("a", { href: `/?c=${encodeURIComponent(c.id)}`, "data-id": c.id },
+      el("span", { class: "conv-title", text: c.title || "New conversation" }),
+      el("span", { class: "conv-when", text: when(c.updated_at || c.created_at) }));
+    if (c.id === state.conversationId) a.setAttribute("aria-current", "page");
+    return el("li", {}, a);
+  }
+
+  function olderButton(page) {
+    if (page.length < PAGE) return null;
+    const last = page[page.length - 1].id;
+    return el("li", { class: "conv-more" }, el("button", {
+      type: "button", class: "btn btn-ghost", text: "Show older",
+      onclick: async (e) => {
+        const item = e.target.closest("li");
+        try {
+          const older = await getJSON(`/api/conversations?limit=${PAGE}&before=${encodeURIComponent(last)}`);
+          state.conversations.push(...older);
+          item.replaceWith(...older.map(convItem), ...[olderButton(older)].filter(Boolean));
+        } catch (err) {
+          toastError(err);
+        }
+      },
+    }));
+  }
+
   async function loadConversations() {
     try {
-      state.conversations = await getJSON("/api/conversations");
+      state.conversations = await getJSON(`/api/conversations?limit=${PAGE}`);
     } catch (err) {
       return;
     }
@@ -389,13 +417,9 @@
       convList.append(el("li", { class: "conv-empty", text: "No conversations yet." }));
       return;
     }
-    for (const c of state.conversations) {
-      const a = el("a", { href: `/?c=${encodeURIComponent(c.id)}`, "data-id": c.id },
-        el("span", { class: "conv-title", text: c.title || "New conversation" }),
-        el("span", { class: "conv-when", text: when(c.updated_at || c.created_at) }));
-      if (c.id === state.conversationId) a.setAttribute("aria-current", "page");
-      convList.append(el("li", {}, a));
-    }
+    convList.append(...state.conversations.map(convItem));
+    const more = olderButton(state.conversations);
+    if (more) convList.append(more);
   }
 
   async function openConversation(id) {
