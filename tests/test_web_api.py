@@ -267,3 +267,31 @@ def test_empty_index_says_what_to_do(make_tutor: Any, tmp_path: Any) -> None:
         r = c.post("/api/chat", json={"message": "How much does a CSM earn?"})
         assert r.status_code == 503
         assert r.json()["error"] == "index_not_ready" and "tutor ingest" in r.json()["hint"]
+
+
+# --- found by schemathesis (tests/test_api_fuzz.py) -------------------------------------------
+
+
+def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
+    r = client.request("TRACE", "/api/conversations")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    assert client.request("TRACE", "/healthz").headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize("message", ["\r\x0b", " ", "\x1c\ufeff", "\u3000"])
+def test_blank_messages_are_refused_by_the_schema(client: TestClient, message: str) -> None:
+    r = client.post("/api/chat", json={"message": message})
+    assert r.status_code == 400 and "message" in r.json()["message"]
+
+
+def test_next_steps_need_a_role_in_the_schema(client: TestClient) -> None:
+    r = client.post("/api/next", json={})
+    assert r.status_code == 400 and "role" in r.json()["message"]
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["NextIn"]
+    assert schema["required"] == ["role"]
+
+
+def test_chat_events_are_documented_one_by_one(client: TestClient) -> None:
+    op = client.get("/openapi.json").json()["paths"]["/api/chat"]["post"]
+    event = op["responses"]["200"]["content"]["text/event-stream"]["schema"]
+    assert event["properties"]["event"]["enum"] == ["meta", "token", "reset", "answer", "error"]

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -135,7 +136,7 @@ WriterDep = Annotated[str, writer("write")]
 
 
 def check_message(message: str, settings: Settings) -> str:
-    text = message.strip()
+    text = message.strip(s.BLANK)
     if not text:
         raise InputError("The message is empty.", "Type a question for the tutor.")
     if len(text) > settings.max_message_chars:
@@ -319,7 +320,18 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
             else TutorError(str(exc.detail))
         )
         err.status = exc.status_code
-        return await tutor_error(request, err)
+        response = await tutor_error(request, err)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # Allow lists every method of the path, not the first route's
+            path = request.url.path
+            methods = {
+                m
+                for r in app.routes
+                if isinstance(r, APIRoute) and r.path_regex.match(path)
+                for m in r.methods or ()
+            }
+            response.headers["Allow"] = ", ".join(sorted(methods))
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -446,7 +458,7 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
         responses={
             200: {
                 "description": s.SSE_DESCRIPTION,
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                "content": {"text/event-stream": {"schema": s.SSE_EVENT_SCHEMA}},
             },
         },
     )

@@ -10,6 +10,10 @@ from tutor.progress import MAX_HOURS, MIN_HOURS
 
 Slug = Field(default=None, max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*$")
 MilestoneState = Literal["done", "in_progress", "skipped"]
+# At least one character that is not whitespace to Python's str.strip, to JSON Schema's \s or
+# to pydantic's: a message of "\r\v" passed the schema and was then refused as empty.
+BLANK = " \t\n\v\f\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
 
 
 class _Open(BaseModel):
@@ -152,14 +156,19 @@ class ConversationDetailOut(ConversationOut):
 
 class ChatIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    message: str = Field(min_length=1, description="At most TUTOR_MAX_MESSAGE_CHARS characters.")
+    message: str = Field(
+        min_length=1,
+        pattern=NOT_BLANK,
+        description="At most TUTOR_MAX_MESSAGE_CHARS characters, not only whitespace.",
+    )
     role: str | None = Slug
     conversation_id: str | None = Field(default=None, max_length=100)
 
 
 class NextIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: str | None = Slug
+    # required: a learner who never ticked anything has no role to fall back on
+    role: str = Field(max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*$")
     # the advice joins this conversation (a new one when absent), so it survives a reload
     conversation_id: str | None = Field(default=None, max_length=100)
 
@@ -175,3 +184,13 @@ SSE_DESCRIPTION = """A `text/event-stream` of the events of `Tutor.ask_stream`, 
 Errors found before streaming starts (unknown role, too long, rate limited) are JSON responses
 with their HTTP status instead.
 """
+
+# One server-sent event as parsed from the stream: its name and its JSON data (as text).
+SSE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["meta", "token", "reset", "answer", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+    "required": ["event", "data"],
+}

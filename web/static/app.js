@@ -136,6 +136,18 @@
   function scrollDown(force = false) {
     if (force || nearBottom()) log.scrollTop = log.scrollHeight;
   }
+  function scrollToEnd() {
+    log.scrollTo({ top: log.scrollHeight, behavior: "instant" });
+  }
+  // A finished answer is shown from its start: the whole of it when it fits, else its top
+  // (next-step advice and abstentions used to land below the fold).
+  function reveal(node) {
+    const view = log.getBoundingClientRect();
+    const box = node.getBoundingClientRect();
+    const top = log.scrollTop + box.top - view.top - 8;
+    const fits = box.height + 16 <= log.clientHeight;
+    log.scrollTo({ top: fits ? Math.max(top, log.scrollHeight) : top, behavior: "instant" });
+  }
 
   function setUrl() {
     const url = new URL(location.href);
@@ -200,7 +212,7 @@
     return section;
   }
 
-  function finishBot(view, a) {
+  function finishBot(view, a, live = true) {
     view.thinking.remove();
     view.answer.classList.remove("streaming");
     view.node.classList.toggle("abstained", !!a.abstained);
@@ -214,7 +226,7 @@
     const fn = footnotes(a);
     if (fn) view.body.append(fn);
     view.node.setAttribute("aria-busy", "false");
-    scrollDown();
+    if (live) reveal(view.node);
   }
 
   function failBot(view, err, retry) {
@@ -242,7 +254,7 @@
     }
     const view = addBot();
     const a = message.answer || { answer: message.content, html: null, citations: [], anchor: `m${i}` };
-    finishBot(view, a);
+    finishBot(view, a, false);
   }
 
   function clearLog() {
@@ -366,9 +378,37 @@
 
   // --- conversations ----------------------------------------------------------------------
 
+  const PAGE = 50; // conversations per request (GET /api/conversations?limit=&before=)
+
+  function convItem(c) {
+    const a = el("a", { href: `/?c=${encodeURIComponent(c.id)}`, "data-id": c.id },
+      el("span", { class: "conv-title", text: c.title || "New conversation" }),
+      el("span", { class: "conv-when", text: when(c.updated_at || c.created_at) }));
+    if (c.id === state.conversationId) a.setAttribute("aria-current", "page");
+    return el("li", {}, a);
+  }
+
+  function olderButton(page) {
+    if (page.length < PAGE) return null;
+    const last = page[page.length - 1].id;
+    return el("li", { class: "conv-more" }, el("button", {
+      type: "button", class: "btn btn-ghost", text: "Show older",
+      onclick: async (e) => {
+        const item = e.target.closest("li");
+        try {
+          const older = await getJSON(`/api/conversations?limit=${PAGE}&before=${encodeURIComponent(last)}`);
+          state.conversations.push(...older);
+          item.replaceWith(...older.map(convItem), ...[olderButton(older)].filter(Boolean));
+        } catch (err) {
+          toastError(err);
+        }
+      },
+    }));
+  }
+
   async function loadConversations() {
     try {
-      state.conversations = await getJSON("/api/conversations");
+      state.conversations = await getJSON(`/api/conversations?limit=${PAGE}`);
     } catch (err) {
       return;
     }
@@ -377,13 +417,9 @@
       convList.append(el("li", { class: "conv-empty", text: "No conversations yet." }));
       return;
     }
-    for (const c of state.conversations) {
-      const a = el("a", { href: `/?c=${encodeURIComponent(c.id)}`, "data-id": c.id },
-        el("span", { class: "conv-title", text: c.title || "New conversation" }),
-        el("span", { class: "conv-when", text: when(c.updated_at || c.created_at) }));
-      if (c.id === state.conversationId) a.setAttribute("aria-current", "page");
-      convList.append(el("li", {}, a));
-    }
+    convList.append(...state.conversations.map(convItem));
+    const more = olderButton(state.conversations);
+    if (more) convList.append(more);
   }
 
   async function openConversation(id) {
@@ -396,7 +432,7 @@
       if (conv.role && conv.role !== state.role && hasRole(conv.role)) await selectRole(conv.role);
       setUrl();
       markCurrent();
-      scrollDown(true);
+      scrollToEnd();
     } catch (err) {
       state.conversationId = null;
       setUrl();
@@ -688,6 +724,7 @@
     await loadConversations();
     if (cid) await openConversation(cid);
     await roadmap;
+    if (state.conversationId) scrollToEnd(); // after the layout has settled (phones reflow)
     document.documentElement.dataset.ready = "1";
   }
 
