@@ -58,8 +58,6 @@ MIN_SCORE = 0.40
 # ...unless the classifier is this sure of it and it is not far off either.
 SURE = 0.45
 FAR = 0.25
-# A clause's second intent counts when its probability is at least this.
-SECOND = 0.5
 _HOURS = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:-|to)?\s*(\d+(?:\.\d+)?)?\s*(?:h|hrs?|hours?)\b\s*"
     r"(?:(?:a|an|per|/|each|every)\s*)?(week|wk|day|night|evening)?",
