@@ -35,8 +35,8 @@ def test_chat_session_answers_follows_up_and_advises(
     assert r.exit_code == 0, out
     assert "Career Tutor (offline engine)" in out
     assert "$110k" in out and "$111,717" in out  # both US sources, with the disagreement
-    assert "€55,000" in out  # the follow-up was read as 'in Germany'
-    assert "milestones and are in the Customer fundamentals phase" in out  # /next
+    assert "Germany" in out and ("€55,000" in out or "$63,300" in out)  # read as 'in Germany'
+    assert "in the Customer fundamentals phase" in out  # /next
     assert "[1]" in out and "as of" in out  # footnotes with source dates
     convs = shipped.conversations("chat-cli")
     assert convs and len(shipped.conversation("chat-cli", convs[0]["id"])["messages"]) == 4

@@ -373,16 +373,46 @@ def test_case_result_checks_and_errors() -> None:
 
 def test_shipped_sets_cover_every_category() -> None:
     cases, used = load_cases()
-    assert used == ["grounded", "conversation", "adversarial"]
-    assert len(cases) >= 150
+    assert used == ["grounded", "conversation", "adversarial", "learners"]
+    assert len(cases) >= 350
     counts = Counter(c.category for c in cases)
-    assert set(counts) == set(CATEGORIES) and min(counts.values()) >= 10, counts
+    assert set(counts) == set(CATEGORIES) and min(counts.values()) >= 6, counts
     assert (
         any(c.turns for c in cases)
         and any(c.states for c in cases)
         and any(c.hours_per_week for c in cases)
     )
     assert any(c.answerable is False for c in cases) and any(c.answerable is None for c in cases)
+
+
+def test_learners_set_has_the_mix_issue_8_asks_for() -> None:
+    cases, _ = load_cases(["learners"])
+    assert len(cases) >= 150
+    assert sum(c.casual for c in cases) >= len(cases) / 3
+    assert sum(bool(c.turns) for c in cases) >= 10
+    assert sum(c.answerable is False for c in cases) >= 20
+    assert sum(c.category == "next" and bool(c.states) for c in cases) >= 15
+    intents = {i for c in cases for i in c.intents} | {c.category for c in cases}
+    assert {
+        "start",
+        "switch",
+        "fit",
+        "compare",
+        "pay",
+        "time",
+        "skills",
+        "tools",
+        "portfolio",
+        "interview",
+        "day",
+        "myths",
+        "education",
+        "outlook",
+        "next",
+        "decline",
+    } <= intents
+    assert all(c.facts or c.answerable is False for c in cases)
+    assert all(c.max_words for c in cases)
 
 
 def _headings() -> set[tuple[str, str]]:

@@ -322,7 +322,8 @@ class Coach:
         budget: int = 200,
     ) -> tuple[str, bool, list[Hit]]:
         profile = k.profiles.get(slug)
-        prefix = f"**{heading}**: " if heading else ""
+        # a heading line of its own, ending in a colon: it frames, it claims nothing
+        prefix = f"**{heading}:**\n" if heading else ""
         if profile is None or not has_data(intent, profile):
             hits = self.search(u.text, slug, 6)
             text, declined = extractive_answer(u.text, intent, hits, sources, brief=brief)

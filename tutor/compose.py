@@ -109,6 +109,13 @@ class Sources:
             list(facts),
         )
 
+    def source_of(self, fact: Cited) -> str:
+        """The publisher a fact comes from ("GTM career path page"), for naming both sides of a
+        disagreement in the text itself."""
+        parts = self._section(fact.guide, fact.section)
+        name = str(parts[0].meta.get("source", "")) if parts else ""
+        return re.sub(r"\s*\([^)]*\)\s*$", "", name)  # "(publisher not named)" reads badly here
+
     def source_names(self) -> list[str]:
         return list(dict.fromkeys(c.source for c in self.citations.values() if c.kind == "guide"))
 
@@ -227,6 +234,7 @@ def render_answer(
         tpl.render(
             cite=sources.cite,
             cite_section=cite_section,
+            source_of=sources.source_of,
             progress_cite=sources.progress,
             take=take,
             **ctx,
@@ -278,7 +286,7 @@ def tidy(text: str) -> str:
         # a block tag at a line's end eats its newline: "...States.For Germany" needs a space
         line = re.sub(r"(?<=[a-z\])][.!?])(?=[A-Z*])", " ", line)
         is_item = bool(re.match(r"^(?:[-*]|\d+\.)\s", line))
-        if joinable and not is_item and not out[-1].endswith(":"):
+        if joinable and not is_item and not out[-1].endswith((":", ":**")):
             out[-1] = f"{out[-1]} {line}"
         else:
             out.append(line)

@@ -119,6 +119,10 @@ def render_next(
         steps=steps,
         removed=prog.removed,
         pace=pace,
+        # the phase's purpose in the guide's terms (a milestone's own "why" is the roadmap's
+        # wording, which the cited guide section does not state)
+        phase_summary=(phase.summary if phase and nxt else ""),
+        phase_fact=Cited(cite=f"{rm.guide} > {phase.heading}") if phase else None,
         hours=own,
         # finished: how to apply, from the guides
         apply_tips=(profile.interview[:2] if profile and not nxt else []),

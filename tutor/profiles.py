@@ -281,7 +281,9 @@ class Fit(_Strict):
 
 class Profile(_Strict):
     role: str
-    title: str = ""  # default: from the slug ("customer-success-manager" -> "Customer Success Manager")
+    title: str = (
+        ""  # default: from the slug ("customer-success-manager" -> "Customer Success Manager")
+    )
     aliases: list[str] = []
     roadmap: str | None = None  # a roadmap file in corpus/roadmaps (its `role`)
     summary: list[Text] = []
@@ -316,7 +318,9 @@ class Profile(_Strict):
     @model_validator(mode="after")
     def _title(self) -> Profile:
         if not self.title:
-            object.__setattr__(self, "title", " ".join(w.capitalize() for w in self.role.split("-")))
+            object.__setattr__(
+                self, "title", " ".join(w.capitalize() for w in self.role.split("-"))
+            )
         return self
 
     def facts(self) -> Iterator[tuple[str, Cited]]:

@@ -31,6 +31,19 @@ class _NoAnchorLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        # YAML lets a later key silently replace an earlier one ("note:" twice in a profile
+        # entry lost the first); in corpus files that is always a mistake
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ComposerError(
+                    None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
 
 def load(text: str) -> Any:
     """Parse one YAML document; every problem is a ``yaml.YAMLError``."""

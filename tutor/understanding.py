@@ -58,6 +58,8 @@ MIN_SCORE = 0.40
 # ...unless the classifier is this sure of it and it is not far off either.
 SURE = 0.45
 FAR = 0.25
+# A comparison's dimension (pay, a day, outlook) counts from this probability.
+DIMENSION = 0.15
 _HOURS = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:-|to)?\s*(\d+(?:\.\d+)?)?\s*(?:h|hrs?|hours?)\b\s*"
     r"(?:(?:a|an|per|/|each|every)\s*)?(week|wk|day|night|evening)?",
@@ -226,6 +228,18 @@ class Understander:
         for _, intent, _ in chosen:
             if intent not in intents:
                 intents.append(intent)
+        # "compare their pay", "how does a day differ": a comparison is made on some dimension,
+        # the clause's next most likely intent
+        for p, ranked in zip(picked, results, strict=False):
+            if p[1] == "compare" and p in chosen and len(ranked) > 1:
+                second, weight = ranked[1]
+                if weight >= DIMENSION * p[2] and second not in (
+                    *OUT_OF_SCOPE,
+                    FOLLOWUP,
+                    "greeting",
+                ):
+                    if second not in intents:
+                        intents.append(second)
         if FOLLOWUP in intents and len(intents) > 1:
             intents.remove(FOLLOWUP)
         # "I'm a teacher. Is customer success realistic for me?" asks about switching, whatever

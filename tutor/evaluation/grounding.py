@@ -300,6 +300,7 @@ class Evidence:
     guide: str | None = None
     heading: str = ""
     kind: str = "guide"
+    source: str = ""  # the guide's publisher as its front matter names it ("Jobicy")
 
 
 @dataclass
@@ -335,6 +336,10 @@ def _acronym_in(acr: str, text: str) -> bool:
 
 def _names(sentence: str) -> list[str]:
     """Capitalised words and acronyms after the first word: names the passage must contain."""
+    # qualifiers ("United States") have their own check; their words are not names here
+    for kinds in QUALIFIERS.values():
+        for rx in kinds.values():
+            sentence = rx.sub(lambda m: m.group(0).lower(), sentence)
     words = re.findall(r"[A-Za-z][A-Za-z0-9&+'.-]*[A-Za-z0-9+]|[A-Z]", sentence)
     out = []
     for i, w in enumerate(words):
@@ -387,9 +392,33 @@ def _same(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
 
 
-def support(sentence: str, passages: list[Evidence]) -> Verdict:
-    """Does the text of `passages` support `sentence`? (See the module docstring for the checks.)"""
+def _source_patterns(known: dict[str, str]) -> dict[str, re.Pattern[str]]:
+    """Each guide's publisher name as the answer's citations give it, plus the built-in ones."""
+    out = dict(SOURCES)
+    for guide, name in known.items():
+        core = re.sub(r"\s*\([^)]*\)\s*$", "", name).strip()
+        if guide and len(core) >= 3:
+            rx = re.compile(rf"\b{re.escape(core)}\b", re.I)
+            out[guide] = (
+                re.compile(f"{out[guide].pattern}|{rx.pattern}", re.I) if guide in out else rx
+            )
+    return out
+
+
+def support(
+    sentence: str, passages: list[Evidence], sources: dict[str, str] | None = None
+) -> Verdict:
+    """Does the text of `passages` support `sentence`? (See the module docstring for the checks.)
+
+    ``sources`` maps guide ids to publisher names (from the answer's citations): naming a source
+    is attribution, checked on its own, not a term the passage must contain.
+    """
+    patterns = _source_patterns({**{p.guide or "": p.source for p in passages}, **(sources or {})})
     s = strip_markers(sentence)
+    named = [g for g, rx in patterns.items() if rx.search(s)]
+    s_terms = s
+    for g in named:
+        s_terms = patterns[g].sub(" ", s_terms)
     if not passages:
         return Verdict(False, ["no_citation"])
     ptext = "\n".join(p.text for p in passages)
@@ -413,7 +442,7 @@ def support(sentence: str, passages: list[Evidence]) -> Verdict:
             failed.append("content")
             detail["unmatched_words"] = sorted({t for t in stoks if t not in matched})
 
-    missing_names = [n for n in _names(s) if not _name_in(n, ptext)]
+    missing_names = [n for n in _names(s_terms) if not _name_in(n, ptext)]
     quals = _qualifiers(s)
     for kind, keys in quals.items():
         for k in sorted(keys):
@@ -470,9 +499,8 @@ def support(sentence: str, passages: list[Evidence]) -> Verdict:
 
     guides = {p.guide for p in passages if p.guide}
     if guides:
-        named = [g for g, rx in SOURCES.items() if rx.search(s)]
         # a passage that itself talks about the other guide may be cited for what it says of it
-        unbacked = [g for g in named if g not in guides and not SOURCES[g].search(ptext)]
+        unbacked = [g for g in named if g not in guides and not patterns[g].search(ptext)]
         if named and unbacked and not (set(named) & guides):
             failed.append("attribution")
             detail["named_sources"] = named
@@ -552,7 +580,10 @@ def _evidence_for(
     if p is None:
         return None  # a citation that points at nothing retrieved
     return Evidence(
-        str(p.get("text") or ""), str(p.get("guide") or ""), str(p.get("heading") or "")
+        str(p.get("text") or ""),
+        str(p.get("guide") or ""),
+        str(p.get("heading") or ""),
+        source=str(c.get("source") or ""),
     )
 
 
@@ -560,6 +591,12 @@ def check_grounding(answer: dict[str, Any]) -> Grounding:
     """Citation validity, support and numeric fidelity for one Answer dict."""
     cites = {int(c["n"]): c for c in answer.get("citations") or [] if "n" in c}
     passages = {str(p.get("id")): p for p in answer.get("passages") or []}
+    # every publisher the answer cites, so a sentence naming one is checked for attribution
+    known = {
+        str(c.get("guide")): str(c.get("source") or "")
+        for c in cites.values()
+        if c.get("kind") != "progress"
+    }
     out: list[SentenceCheck] = []
     claims = cited = n_marks = valid = supported = checked = n_nums = faithful = 0
     for s in sentences(str(answer.get("answer") or ""), bool(answer.get("abstained"))):
@@ -588,7 +625,7 @@ def check_grounding(answer: dict[str, Any]) -> Grounding:
         if invalid:
             failed.append("invalid_citation")
         if ev and (s.claim or len(s.plain.split()) >= 3):  # whatever cites must be supported
-            verdict = support(s.text, ev)
+            verdict = support(s.text, ev, known)
             sup = verdict.supported
             checked += 1
             supported += int(sup)
