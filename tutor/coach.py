@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .citations import Answer, check_answer
+from .citations import Answer, check_answer, split_sentences
 from .compose import Sources, cited, fit_render, lower_first, render_answer, say
 from .extractive import extractive_answer
 from .index import Index
@@ -197,7 +197,8 @@ class Coach:
                     )
                     passages.extend(hits)
                     if text and not declined and len(per_role) == 1 and slug in k.profiles:
-                        text = self._with_also(u, text, k.profiles[slug], k, sources)
+                        text, more = self._with_also(u, text, k.profiles[slug], k, sources, slug)
+                        passages.extend(more)
                     add(text, declined)
                 if i == 0 and roles and intent == "pay" and (state.other_roles or state.related):
                     add(self._decline_other(state, k, views, sources, [intent]), True)
@@ -238,8 +239,14 @@ class Coach:
         return self._generic[1]
 
     def _with_also(
-        self, u: Understanding, text: str, profile: Profile, k: Knowledge, sources: Sources
-    ) -> str:
+        self,
+        u: Understanding,
+        text: str,
+        profile: Profile,
+        k: Knowledge,
+        sources: Sources,
+        slug: str,
+    ) -> tuple[str, list[Hit]]:
         """Add the profile fact that covers what the question names and the answer left out.
 
         "Which signals should the health-score project track?" is a portfolio question, but
@@ -251,7 +258,7 @@ class Coach:
         asked = {w for w in stem_all(words(u.clean)) if len(w) > 2 and w not in skip}
         missing = asked - set(stem_all(words(text)))
         if not missing:
-            return text
+            return text, []
         facts = [
             (f, set(stem_all(words(f.describe()))))
             for path, f in profile.facts()
@@ -266,12 +273,28 @@ class Coach:
             score = sum(weight[w] for w in missing & st)
             if score >= need and (best is None or score > best[0]):
                 best = (score, fact)
-        if best is None:
-            return text
-        fact = best[1]
-        if sources.cite(fact) in text and say(fact)[:40].lower() in text.lower():
-            return text  # already said
-        return f"{text}\n\n{cited('Also relevant: ' + lower_first(say(fact)), sources.cite(fact))}"
+        if best is not None:
+            fact = best[1]
+            if sources.cite(fact) in text and say(fact)[:40].lower() in text.lower():
+                return text, []  # already said
+            line = cited("Also relevant: " + lower_first(say(fact)), sources.cite(fact))
+            return f"{text}\n\n{line}", []
+        # the guides' own sentences, for what no profile field holds ("which BLS codes?")
+        hits = self.search(u.text, slug, 4)
+        found: tuple[float, str, Hit] | None = None
+        for hit in hits:
+            for s in split_sentences(hit.chunk.text):
+                if len(s.split()) < 6 or s.endswith(":"):
+                    continue
+                score = sum(weight[w] for w in missing & set(stem_all(words(s))))
+                if score >= need and (found is None or score > found[0]):
+                    found = (score, s, hit)
+        if found is None:
+            return text, hits
+        _, s, hit = found
+        if s[:40].lower() in text.lower():
+            return text, hits
+        return f"{text}\n\n{cited('Also relevant: ' + s, sources.cite_hit(hit))}", hits
 
     def _role_stems(self, k: Knowledge) -> set[str]:
         names = [n for v in k.role_aliases(self.guide_roles()).values() for n in v]
@@ -298,8 +321,8 @@ class Coach:
         named = [r for r in state.roles if r in views]
         if len(named) > 1:
             return named[:2]
-        if state.role in views:
-            return [state.role]  # type: ignore[list-item]
+        if state.role and state.role in views:
+            return [state.role]
         if state.other_roles or state.related:
             return []
         if len(views) == 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ class Sources:
             if not parts:
                 continue
             key = ("guide", fact.guide, *parts[0].section_path)
-            mark = self._add(key, lambda n, f=fact, ps=parts: self._make(n, f, ps))
+            mark = self._add(key, partial(self._make, fact=fact, parts=parts))
             if (int(mark[1:-1]), fact) not in self.facts:
                 self.facts.append((int(mark[1:-1]), fact))
             if mark and mark not in marks:
@@ -64,7 +65,7 @@ class Sources:
             self._sections[key] = self._lookup(guide, section)
         return self._sections[key]
 
-    def _make(self, n: int, fact: Cited, parts: list[Chunk]) -> Citation:
+    def _make(self, n: int, *, fact: Cited, parts: list[Chunk]) -> Citation:
         first = parts[0]
         self.chunks.extend(parts)
         return Citation(

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from .citations import extract_numbers, split_sentences
 from .compose import Sources
@@ -27,7 +28,7 @@ _LISTY = {"skills", "tools", "portfolio", "day", "education", "interview", "star
 
 
 @lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
+def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")

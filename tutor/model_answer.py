@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from .citations import Answer, Citation, check_answer, strip_foreign_links
@@ -111,7 +111,7 @@ def stream_answer(
     sources: dict[int, Citation],
     max_tokens: int,
     question: str,
-) -> Iterator[str]:
+) -> Generator[str, None, Answer]:
     """Yield text deltas; return the checked Answer (raise LLMError when it can't be verified)."""
     parts: list[str] = []
     for delta in model.stream(messages, max_tokens):
@@ -124,7 +124,7 @@ def stream_answer(
     declined = not cites and bool(_DECLINE.search(body))
     if not body or (not cites and not declined):
         raise LLMError("The model's answer could not be verified against the guides.")
-    return Answer(  # type: ignore[return-value]
+    return Answer(
         answer=body,
         citations=cites,
         abstained=declined,

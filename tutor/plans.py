@@ -201,12 +201,12 @@ def closest_transition(
             return t, 1.0
     if similar is None:
         return None, 0.0
-    names = [f"{t.background}: {', '.join(t.aliases)}" for t in p.transitions]
+    labels = [f"{t.background}: {', '.join(t.aliases)}" for t in p.transitions]
     skip = tax.function_words if tax else set()
     best_t, best_s = None, 0.0
     for text in texts:
         mine = {w for w in stem_all(words(text)) if len(w) > 2 and w not in skip}
-        for t, name, sim in zip(p.transitions, names, similar(text, names), strict=True):
+        for t, name, sim in zip(p.transitions, labels, similar(text, labels), strict=True):
             theirs = set(stem_all(words(name)))
             overlap = len(mine & theirs) / len(mine) if mine else 0.0
             score = (sim + overlap) / 2
@@ -254,7 +254,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         data.update(pace=_pace(plan_hours, learner), fast_note=fast_note)
         return Plan("time", data)
     if ask.intent == "start":
-        plan_time = plan_hours[2] if plan_hours else (p.time.training or [None])[0]
+        plan_time = plan_hours[2] if plan_hours else next(iter(p.time.training), None)
         return Plan(
             "start",
             {
@@ -286,7 +286,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         )
     if ask.intent == "compare":
         return Plan("compare", {**common, **_compare(ask, ctx)})
-    simple = {
+    simple: dict[str, dict[str, Any]] = {
         "tools": {"groups": p.tools},
         "portfolio": {"projects": p.portfolio.projects, "tips": p.portfolio.tips},
         "interview": {"tips": p.interview},
@@ -296,7 +296,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         "career_path": {"ladder": p.ladder, "senior": p.time.senior, "related": p.related},
         "fit": {"fit": p.fit, "summary": p.summary},
         "overview": {"summary": p.summary, "duties": p.duties, "day": p.day},
-        "sources": {"facts": [f for _, f in p.facts()]},
+        "sources": {"guides": _sources(p)},
     }
     if ask.intent == "myths":
         return Plan("myths", {**common, "myths": _myths(ask, p, ctx.similar)})
@@ -314,10 +314,23 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             here = [f for f in pool if _mentions_region(f.describe(), ask.region, tax)]
             pool = here + ([] if here else pool)
         return Plan(ask.intent, {**common, "items": pool})
-    return Plan(
-        ask.intent if ask.intent in simple else "overview",
-        {**common, **simple.get(ask.intent, simple["overview"])},
-    )
+    name = ask.intent if ask.intent in simple else "overview"
+    facts: dict[str, Any] = simple[name]
+    return Plan(name, {**common, **facts})
+
+
+def _sources(p: Profile) -> list[dict[str, Any]]:
+    """Each guide behind the profile: a fact of it (to cite and name it) and the surveys its
+    pay figures credit."""
+    out: dict[str, dict[str, Any]] = {}
+    # pay facts first: their sections carry the dates a source's name may hold ("2026 ...")
+    facts = sorted((f for _, f in p.facts()), key=lambda f: not isinstance(f, Pay))
+    for fact in facts:
+        entry = out.setdefault(fact.guide, {"fact": fact, "surveys": []})
+        survey = (getattr(fact, "survey", None) or "").split(",")[0].strip()
+        if survey and survey not in entry["surveys"]:
+            entry["surveys"].append(survey)
+    return list(out.values())
 
 
 def _terms(ask: Ask, p: Profile) -> list[Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -55,7 +55,7 @@ def stem_all(tokens: Sequence[str]) -> list[str]:
 class Gazetteer:
     """Canonical names and their aliases, matched as whole stemmed words, longest first."""
 
-    def __init__(self, entries: dict[str, Iterable[str]]) -> None:
+    def __init__(self, entries: Mapping[str, Iterable[str]]) -> None:
         table: dict[tuple[str, ...], str] = {}
         for value, aliases in entries.items():
             for a in [value, *aliases]:
@@ -180,9 +180,11 @@ def load_taxonomy(corpus_dir: Path) -> Taxonomy:
                 r.get("parent"),
                 _strs(r.get("aliases"), path, f"regions[{i}].aliases"),
             )
-        for r in tax.regions.values():
-            if r.parent and r.parent not in tax.regions:
-                raise CorpusError(f"{path}: region '{r.name}' has unknown parent '{r.parent}'.")
+        for region in tax.regions.values():
+            if region.parent and region.parent not in tax.regions:
+                raise CorpusError(
+                    f"{path}: region '{region.name}' has unknown parent '{region.parent}'."
+                )
     path = folder / "levels.yaml"
     if path.exists():
         for i, lv in enumerate(

@@ -272,7 +272,8 @@ class Tutor:
         if not learner_id:
             return Learner()
         row = self.progress_store.learner(learner_id) or {}
-        out = Learner(hours=row.get("hours_per_week"), hours_from="settings")
+        hours = row.get("hours_per_week")
+        out = Learner(hours=float(str(hours)) if hours else None, hours_from="settings")
         if role and role in self.roadmaps():
             rm = self.roadmaps()[role]
             p = self.progress(learner_id, role)
@@ -297,7 +298,8 @@ class Tutor:
         learner_role = self.learner_role(learner_id) if learner_id else None
         u = self.coach.understand(q)
         # the learner record is read for the role this turn is about
-        guess = (u.roles or [None])[0] or page_role or (prev.role if prev else None) or learner_role
+        named = u.roles[0] if u.roles else None
+        guess = named or page_role or (prev.role if prev else None) or learner_role
         turn = Turn(q, page_role, self._learner(learner_id, guess), learner_role, prev)
         reply = self.coach.reply(turn)
         answer, state = reply.answer, reply.state

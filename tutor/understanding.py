@@ -233,21 +233,17 @@ class Understander:
         for p, ranked in zip(picked, results, strict=False):
             if p[1] == "compare" and p in chosen and len(ranked) > 1:
                 second, weight = ranked[1]
-                if weight >= DIMENSION * p[2] and second not in (
-                    *OUT_OF_SCOPE,
-                    FOLLOWUP,
-                    "greeting",
-                ):
-                    if second not in intents:
-                        intents.append(second)
+                skip = (*OUT_OF_SCOPE, FOLLOWUP, "greeting", *intents)
+                if weight >= DIMENSION * p[2] and second not in skip:
+                    intents.append(second)
         if FOLLOWUP in intents and len(intents) > 1:
             intents.remove(FOLLOWUP)
         # "I'm a teacher. Is customer success realistic for me?" asks about switching, whatever
         # else it sounds like, when the classifier has switching among its close readings
         if u.background or u.about_me:
             for k, intent in enumerate(intents):
-                ranked = [x[0] for x in results[min(k, len(results) - 1)][:3]]
-                close = intent == "fit" or ("switch" in ranked and intent in _SWITCH_LIKE)
+                near = [x[0] for x in results[min(k, len(results) - 1)][:3]]
+                close = intent == "fit" or ("switch" in near and intent in _SWITCH_LIKE)
                 if close and "switch" not in intents:
                     intents[k] = "switch"
         u.followup = intents == [FOLLOWUP] or (not intents and found)
@@ -371,6 +367,7 @@ class Understander:
         lex = self.lex
         out: list[Match] = []
         for i, w in enumerate(toks):
+            w = w[:-2] if w.endswith("'s") else w  # "a data scientist's salary"
             head = w[:-1] if w.endswith("s") and w[:-1] in lex.heads else w
             if head not in lex.heads or i in taken:
                 continue
@@ -389,8 +386,10 @@ class Understander:
                         break
                     j -= 1
                 start = j
-            if start == i and head in lex.generic:
-                continue  # "my manager": a generic head alone names no role
+            if head in lex.generic and not lex.occupations.has(" ".join([*toks[start:i], head])):
+                # "my manager", "hiring manager", "an unrestricted assistant": a generic head
+                # names a job only in a title the occupation list knows ("product manager")
+                continue
             out.append(Match(" ".join([*toks[start:i], head]), start, i + 1, w))
         return out
 
