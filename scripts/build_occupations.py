@@ -29,8 +29,11 @@ GENERIC = ["manager", "worker", "specialist", "agent", "representative", "assist
 # BLS heads that name a person without an agentive ending, and -er words that name none.
 PERSONS = {"nurse", "chef", "pilot", "aide", "cook", "clerk", "coach", "judge", "guard", "guide",
            "scout", "official", "orderly", "paramedic", "mechanic", "magistrate", "bellhop",
-           "barista", "clergy", "midwife", "cashier", "model", "tutor", "author", "doctor"}
-NOT_PERSONS = {"computer", "order", "monitor", "sewer", "service", "door", "equipment", "fiber",
+           "barista", "clergy", "midwife", "cashier", "doctor"}
+# "the guide says", "my career tutor", "a role model": words a learner uses about us and the
+# guides far more often than as job titles
+NOT_PERSONS = {"guide", "tutor", "model", "author", "coach",
+               "computer", "order", "monitor", "sewer", "service", "door", "equipment", "fiber",
                "restaurant", "nonrestaurant", "secondary", "postsecondary", "midwive"}
 # Everyday titles learners use that the BLS list words differently.
 EXTRA = ["product manager", "project manager", "account manager", "account executive",

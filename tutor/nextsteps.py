@@ -124,6 +124,12 @@ def render_next(
         phase_summary=(phase.summary if phase and nxt else ""),
         phase_fact=Cited(cite=f"{rm.guide} > {phase.heading}") if phase else None,
         hours=own,
+        # the roadmap's own note on its duration, shown as a record the learner can read
+        no_plan_mark=(
+            sources.progress("Pace estimate", rm.role_title, rm.duration_note, "Career Tutor roadmap")
+            if rm.duration_note and not pace
+            else ""
+        ),
         # finished: how to apply, from the guides
         apply_tips=(profile.interview[:2] if profile and not nxt else []),
         job_search=(profile.time.job_search[:1] if profile and not nxt else []),
