@@ -96,7 +96,7 @@ def main() -> None:
         h
         for h in heads
         if h.isalpha()
-        and (re.search(r"(er|or|ist|ian|ant|ent|eon|man|ary|ee|ive)$", h) or h in PERSONS)
+        and (re.search(r"(er|or|ist|yst|ian|ant|ent|eon|man|ary|ee|ive)$", h) or h in PERSONS)
         and h not in NOT_PERSONS
     ]
     lines = [

@@ -28,7 +28,14 @@ from .retrieval import Hit
 from .settings import Settings
 from .state import State, resolve
 from .taxonomy import stem_all, words
-from .understanding import OUT_OF_SCOPE, IntentModel, Lexicon, Understander, Understanding
+from .understanding import (
+    OUT_OF_SCOPE,
+    IntentModel,
+    Lexicon,
+    Understander,
+    Understanding,
+    _clauses,
+)
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +179,7 @@ class Coach:
             if len(roles) > 1 and not [r for r in state.roles if r in views]:
                 roles = self._closest_roles(u, roles, k)
             if not roles and (state.other_roles or state.related):
-                add(self._decline_other(state, k, views, sources, intents), True)
+                add(self._decline_other(state, k, views, sources, intents, turn.page_role), True)
             for i, intent in enumerate(i for i in intents if i not in OUT_OF_SCOPE):
                 if intent == "greeting":
                     continue
@@ -201,7 +208,14 @@ class Coach:
                         passages.extend(more)
                     add(text, declined)
                 if i == 0 and roles and intent == "pay" and (state.other_roles or state.related):
-                    add(self._decline_other(state, k, views, sources, [intent]), True)
+                    add(
+                        self._decline_other(state, k, views, sources, [intent], turn.page_role),
+                        True,
+                    )
+            for kind in oos[:1]:
+                # "...and do I need a visa for Germany?": that part is declined, the rest answered
+                text = self._render("decline", sources, kind=kind, roles=covered_titles, brief=True)
+                add(text, True)
         if not parts:
             add(self._render("decline", sources, kind="off_topic", roles=covered_titles), True)
         body, cites, removed = check_answer("\n\n".join(parts), sources.citations)
@@ -356,12 +370,13 @@ class Coach:
             role=slug,
             region=state.region,
             regions=state.regions,
-            level=state.level if intent in ("pay", "career_path") else None,
+            level=state.level if intent in ("pay", "career_path", "time") else None,
             other_roles=state.other_roles,
             related=state.related,
             roles=state.roles,
             text=u.text,
             delexed=" ".join(c[0] for c in u.clauses),
+            clauses=_clauses(u.text),
             brief=brief,
             wants_first=bool(re.search(r"\bfirst\b|\border\b|\bstart\b", u.clean)),
         )
@@ -403,6 +418,7 @@ class Coach:
         views: dict[str, RoleView],
         sources: Sources,
         intents: list[str],
+        page_role: str | None = None,
     ) -> str:
         other = (state.other_roles or state.related)[0]
         what = "pay" if "pay" in intents else ""
@@ -412,12 +428,25 @@ class Coach:
                 names = {r.title.casefold(), *(a.casefold() for a in r.aliases)}
                 if other.casefold() in names or other.casefold().rstrip("s") in names:
                     hints.append({"role": views.get(p.role), "related": r})
+        # what the guides do give instead: the selected role's pay levels, without figures
+        given = None
+        home = k.profiles.get(state.role or page_role or "") if what == "pay" else None
+        if home and home.pay:
+            tax = k.taxonomy
+            levels = [tax.levels[x.level].label for x in home.pay if x.level in tax.levels]
+            given = {
+                "role": views.get(home.role),
+                "levels": list(dict.fromkeys(levels)),
+                "regions": list(dict.fromkeys(tax.display(x.region) for x in home.pay)),
+                "fact": home.pay[0],
+            }
         return self._render(
             "decline_other",
             sources,
             other=other,
             what=what,
             hints=hints,
+            given=given,
             roles=[v.title for v in views.values()],
         )
 

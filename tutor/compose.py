@@ -122,10 +122,15 @@ class Sources:
 
 
 def oxford(items: Sequence[Any], conj: str = "and") -> str:
+    """ "a, b, and c"; items that hold commas themselves are joined with semicolons, or
+    "why a customer is worth more and churn rate, NRR, CSAT" reads as one list."""
     xs = [str(x) for x in items if str(x).strip()]
-    if len(xs) <= 2:
-        return f" {conj} ".join(xs)
-    return ", ".join(xs[:-1]) + f", {conj} " + xs[-1]
+    if len(xs) < 2:
+        return "".join(xs)
+    sep = "; " if any("," in x for x in xs) else ", "
+    if len(xs) == 2 and sep == ", ":
+        return f"{xs[0]} {conj} {xs[1]}"
+    return sep.join(xs[:-1]) + f"{sep}{conj} " + xs[-1]
 
 
 def lower_first(s: str) -> str:
@@ -180,9 +185,11 @@ def say(fact: Any) -> str:
         exp = f" ({fact.experience})" if fact.experience else ""
         return f"{fact.title}{exp}" + (f": {lower_first(fact.summary)}" if fact.summary else "")
     if kind == "Transition":
-        who = fact.person or f"someone from {lower_first(fact.background)}"
+        if not fact.person:
+            carried = oxford([lower_first(x) for x in fact.transfers]) or "the experience"
+            return f"coming from {lower_first(fact.background)}, {carried} carries over"
         took = f" in {num(fact.months)} months" if fact.months else ""
-        return f"{who} moved from {lower_first(fact.background)}{took}"
+        return f"{fact.person} moved from {lower_first(fact.background)}{took}"
     if kind == "Duration":
         return f"{fact.display}" + (f" {fact.who}" if fact.who else "")
     if kind == "Item":
@@ -249,7 +256,16 @@ def words_in(text: str) -> int:
 
 # How much a rendering may shed to fit its word budget: whole lists first, then fewer items,
 # then the brief form of the template.
-DETAIL = ((False, None), (False, 6), (False, 4), (True, 4), (True, 3), (True, 2))
+DETAIL = (
+    (False, None),
+    (False, 6),
+    (False, 4),
+    (False, 3),
+    (False, 2),
+    (True, 4),
+    (True, 3),
+    (True, 2),
+)
 
 
 def fit_render(

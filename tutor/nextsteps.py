@@ -126,7 +126,9 @@ def render_next(
         hours=own,
         # the roadmap's own note on its duration, shown as a record the learner can read
         no_plan_mark=(
-            sources.progress("Pace estimate", rm.role_title, rm.duration_note, "Career Tutor roadmap")
+            sources.progress(
+                "Pace estimate", rm.role_title, rm.duration_note, "Career Tutor roadmap"
+            )
             if rm.duration_note and not pace
             else ""
         ),

@@ -50,6 +50,7 @@ class Ask:
     roles: list[str] = field(default_factory=list)  # every covered role the question names
     text: str = ""
     delexed: str = ""  # the question with slot values taken out, for ranking facts
+    clauses: list[str] = field(default_factory=list)  # the question's parts, as the learner wrote
     brief: bool = False  # one part of a multi-part answer: keep it short
     wants_first: bool = False  # "which should I learn first"
 
@@ -252,6 +253,9 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
     if ask.intent == "time":
         data = {**common, "training": p.time.training, "job_search": p.time.job_search}
         data.update(pace=_pace(plan_hours, learner), fast_note=fast_note)
+        # "how long until I'm a senior or strategic one?": the experience senior roles take
+        data["senior"] = p.time.senior if ask.level in ("senior", "head", "top") else []
+        data["experience"] = p.time.senior
         return Plan("time", data)
     if ask.intent == "start":
         plan_time = plan_hours[2] if plan_hours else next(iter(p.time.training), None)
@@ -275,6 +279,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
                 "fast_note": fast_note,
                 "suits": p.fit.suits[0] if p.fit.suits else None,
                 "myth": _myth_for(learner, p, ctx.similar),
+                "bring": [] if (story and close) else _what_you_bring(learner, p, ctx.similar),
             },
         )
     if ask.intent == "skills":
@@ -313,6 +318,10 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             # "which European cities hire?": what the guides say about that region comes first
             here = [f for f in pool if _mentions_region(f.describe(), ask.region, tax)]
             pool = here + ([] if here else pool)
+        elif ctx.similar is not None and ask.text and len(pool) > 3:
+            # "is AI killing it?": the trend the question is about before the general demand
+            scores = ctx.similar(ask.delexed or ask.text, [f.describe() for f in pool])
+            pool = [f for _, f in sorted(zip(scores, pool, strict=True), key=lambda x: -x[0])]
         return Plan(ask.intent, {**common, "items": pool})
     name = ask.intent if ask.intent in simple else "overview"
     facts: dict[str, Any] = simple[name]
@@ -376,7 +385,7 @@ def has_data(intent: str, p: Profile) -> bool:
     return bool(
         {
             "pay": p.pay,
-            "time": p.time.training or p.time.job_search,
+            "time": p.time.training or p.time.job_search or p.time.senior,
             "start": p.learning_path,
             "switch": p.transitions or p.learning_path,
             "skills": p.skills,
@@ -422,15 +431,45 @@ def _pace(plan: tuple[float, float, Any] | None, learner: Learner) -> dict[str, 
 
 
 def _myths(ask: Ask, p: Profile, similar: Similarity | None) -> list[Any]:
-    """The myth the learner raises, or all of them when they ask about myths in general."""
+    """The myths the learner raises (one per question: "will AI replace CSMs? do I need to
+    code?" raises two), or all of them when they ask about myths in general."""
     if not p.myths or similar is None or not ask.text:
         return list(p.myths)
-    scores = similar(ask.text, [m.myth for m in p.myths])
-    best = max(range(len(scores)), key=lambda i: scores[i])
-    ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
-    if scores[best] >= 0.45 and (len(scores) == 1 or scores[ranked[0]] - scores[ranked[1]] > 0.05):
-        return [p.myths[best]]
-    return list(p.myths)
+    picked: list[Any] = []
+    for clause in ask.clauses or [ask.text]:
+        scores = similar(clause, [m.myth for m in p.myths])
+        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+        best = ranked[0]
+        clear = len(scores) == 1 or scores[best] - scores[ranked[1]] > 0.05
+        if scores[best] >= 0.45 and clear and p.myths[best] not in picked:
+            picked.append(p.myths[best])
+    return picked or list(p.myths)
+
+
+# How close a learner's own words must be to a skill the guides list to count as one they bring.
+BRING_MIN = 0.40
+
+
+def _what_you_bring(learner: Learner, p: Profile, similar: Similarity | None) -> list[Any]:
+    """The skills the guides list for the role that the learner's own description already
+    shows ("I run a retail team of 12" -> "leading a small team", "scheduling"), each with the
+    fact that lists it: a coach maps a background no story covers onto the role."""
+    text = learner.about_me or learner.background
+    if not text or similar is None:
+        return []
+    pool: list[tuple[str, Any]] = [(i, g) for g in p.skills for i in g.items]
+    pool += [(i, t) for t in p.transitions for i in t.transfers]
+    if not pool:
+        return []
+    scores = similar(text, [item for item, _ in pool])
+    ranked = sorted(zip(pool, scores, strict=True), key=lambda x: -x[1])
+    out: list[Any] = []
+    for (item, fact), score in ranked:
+        if score < BRING_MIN or len(out) >= 3:
+            break
+        if item not in [i for i, _ in out]:
+            out.append((item, fact))
+    return [{"item": i, "fact": f} for i, f in out]
 
 
 def _myth_for(learner: Learner, p: Profile, similar: Similarity | None) -> Any:

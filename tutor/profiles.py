@@ -65,7 +65,7 @@ class Cited(_Strict):
         """The fact in words, for ranking facts by their relevance to a question."""
         parts: list[str] = []
         for name in type(self).model_fields:
-            if name in ("cite", "as_of"):
+            if name in ("cite", "as_of", "note"):  # notes are for maintainers
                 continue
             value = getattr(self, name)
             if isinstance(value, str):

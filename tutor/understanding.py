@@ -77,10 +77,9 @@ _QUESTION = re.compile(
     r"\?|^\s*(how|what|which|who|why|when|where|is|are|am|can|could|should|would|will|do|does|"
     r"did|tell|give|show|list|explain|any|need)\b"
 )
-_SPLIT = re.compile(
-    r"(?<=[?!.;])\s+|\s+(?:and|also|plus|but)\s+(?=(?:how|what|which|where|when|why|is|are|can|"
-    r"could|do|does|should|would|will|any|tell|give|also)\b)"
-)
+_QWORDS = r"(?:how|what|which|where|when|why|is|are|can|could|do|does|should|would|will|any|tell|give|also)"
+_SPLIT = re.compile(rf"(?<=[?!.;])\s+|\s+(?:and|also|plus|but)\s+(?={_QWORDS}\b)", re.I)
+_ASKS = re.compile(rf"^\s*{_QWORDS}\b", re.I)
 
 
 @dataclass
@@ -278,9 +277,17 @@ class Understander:
         targets = [m for m in roles if m.start not in mine]
         u.roles = list(dict.fromkeys(m.value for m in targets))
         taken |= _spans(roles)
+        # the learner's own background words first: "i've been in b2b sales" is where they come
+        # from, not the Sales Manager role they ask about
+        own_bg = [
+            m for m in lex.backgrounds.find(toks) if m.start in mine and not (_spans([m]) & taken)
+        ]
+        taken |= _spans(own_bg)
         related = [m for m in lex.related.find(toks) if not (_spans([m]) & taken)]
+        own_related = [m for m in related if m.start in mine]
+        related = [m for m in related if m.start not in mine]
         u.related = list(dict.fromkeys(m.value for m in related))
-        taken |= _spans(related)
+        taken |= _spans(related) | _spans(own_related)
         tax = lex.knowledge.taxonomy
         regions = [m for m in tax.region_gazetteer.find(toks) if self._real_region(m, text)]
         regions = [m for m in regions if not (_spans([m]) & taken)]
@@ -288,13 +295,13 @@ class Understander:
         u.region = u.regions[0] if u.regions else None
         taken |= _spans(regions)
         titles = self._job_titles(toks, taken)
-        backgrounds = [m for m in lex.backgrounds.find(toks) if not (_spans([m]) & taken)]
         # the learner's own job: a role, a transition's background or a job title in their
         # self-description; a title elsewhere is a role they ask about
         candidates = [
             *(Match(lex.knowledge_title(m.value), m.start, m.end, m.alias) for m in own),
             # the learner's own words ("call center agent"), not the story's canonical name
-            *(Match(m.alias, m.start, m.end, m.alias) for m in backgrounds if m.start in mine),
+            *(Match(m.alias, m.start, m.end, m.alias) for m in own_bg),
+            *(Match(m.alias, m.start, m.end, m.alias) for m in own_related),
             *(m for m in titles if m.start in mine),
         ]
         if candidates:
@@ -386,7 +393,9 @@ class Understander:
                         break
                     j -= 1
                 start = j
-            if head in lex.generic and not lex.occupations.has(" ".join([*toks[start:i], head])):
+            if head in lex.generic and (
+                start == i or not lex.occupations.has(" ".join([*toks[start:i], head]))
+            ):
                 # "my manager", "hiring manager", "an unrestricted assistant": a generic head
                 # names a job only in a title the occupation list knows ("product manager")
                 continue
@@ -413,13 +422,25 @@ def _clauses(text: str) -> list[str]:
     """The message's questions: sentences, and questions joined by "and"; "..., and how?" stays
     with the question before it."""
     out: list[str] = []
-    for c in _SPLIT.split(text.strip()):
-        if not c or not re.search(r"\w", c):
-            continue
-        if out and len(re.findall(r"\w+", c)) < 2:
-            out[-1] = f"{out[-1]} {c}"
+    pieces = [m for m in re.split(r"(,\s+)", text.strip())]
+    # a comma splits only between two questions ("what's the difference, which pays more?"),
+    # not after a lead-in ("for the health score project, which signals...")
+    joined: list[str] = []
+    for piece in pieces:
+        if joined and (
+            piece.startswith(",") or not _ASKS.match(piece) or not _ASKS.match(joined[-1])
+        ):
+            joined[-1] += piece
         else:
-            out.append(c)
+            joined.append(piece)
+    for part in joined:
+        for c in _SPLIT.split(part.strip().rstrip(",")):
+            if not c or not re.search(r"\w", c):
+                continue
+            if out and len(re.findall(r"\w+", c)) < 2:
+                out[-1] = f"{out[-1]} {c}"
+            else:
+                out.append(c)
     return out
 
 
