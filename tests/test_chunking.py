@@ -359,3 +359,30 @@ def test_a_guide_with_a_megabyte_token_ingests_in_seconds(
     assert time.perf_counter() - started < 10
     assert report.chunks >= 1
     assert "onboarding" in t.search("onboarding calls", k=1)[0].chunk.text
+
+
+def test_lsh_dedupe_drops_what_comparing_every_pair_drops(tmp_path: Path, embedder) -> None:
+    """MinHash only proposes candidates: the result is the exact pairwise one, on a corpus with
+    near copies (evals/synthetic.py)."""
+    from evals.synthetic import generate
+    from tutor.ingestion import discover, load_document
+
+    generate(300, tmp_path / "c")
+    chunks = [
+        c
+        for p in discover(tmp_path / "c")
+        for c in chunk_document(load_document(p, tmp_path / "c"), 200, embedder.count_tokens)
+    ]
+
+    def shingles(text: str) -> set[str]:
+        w = re.findall(r"[a-z0-9]+", text.lower())
+        return {" ".join(w[i : i + 4]) for i in range(len(w) - 3)} or {" ".join(w)}
+
+    kept_ref: list[tuple[Chunk, set[str]]] = []
+    for c in chunks:
+        sh = shingles(c.text)
+        if all(len(sh & k) / len(sh | k) < 0.85 for _, k in kept_ref):
+            kept_ref.append((c, sh))
+    kept, dropped = dedupe(chunks)
+    assert dropped > 5  # the generator's near copies
+    assert [c.id for c in kept] == [c.id for c, _ in kept_ref]

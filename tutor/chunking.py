@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -214,31 +215,73 @@ def chunk_document(doc: Document, max_tokens: int, count: TokenCounter) -> list[
     return chunks
 
 
-def _shingles(text: str, n: int = 4) -> set[str]:
+def _shingle_hashes(text: str, n: int = 4) -> Any:
+    """Word 4-grams as sorted unique crc32 values: 4 bytes each instead of a string each."""
+    import numpy as np
+
     words = _WORD.findall(text.lower())
-    if len(words) < n:
-        return {" ".join(words)}
-    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+    grams = (
+        [" ".join(words)]
+        if len(words) < n
+        else [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    )
+    return np.unique(np.fromiter((zlib.crc32(g.encode()) for g in grams), np.uint32, len(grams)))
+
+
+class Deduper:
+    """Exact and near-duplicate chunks (word 4-gram Jaccard >= threshold), first seen wins.
+
+    MinHash LSH proposes the few earlier chunks that may be near copies, and the exact Jaccard
+    of their shingles decides: sub-quadratic, where comparing every pair took 31.5 s at 3,000
+    chunks. Chunks are fed one at a time, so an ingest can stream its files through it.
+    """
+
+    def __init__(self, threshold: float = 0.85, num_perm: int = 64) -> None:
+        from datasketch import MinHash, MinHashLSH
+
+        self.threshold = threshold
+        self._minhash = MinHash
+        self._perms = MinHash(num_perm=num_perm, scheme="affine32").permutations
+        self._num_perm = num_perm
+        # Candidates at Jaccard 0.5, decided at 0.85: LSH tuned to the threshold itself missed
+        # a quarter of the near copies that the exact pairwise pass found (110 of 145 at
+        # 3,000 synthetic chunks); at 0.5 it finds all 145 in the same time.
+        self._lsh = MinHashLSH(threshold=min(0.5, threshold), num_perm=num_perm)
+        self._shingles: list[Any] = []
+        self._seen: set[bytes] = set()  # chunk ids and digests of normalised text
+        self.dropped = 0
+
+    def add(self, c: Chunk) -> bool:
+        """True when the chunk is new (and now remembered), False for a duplicate."""
+        import numpy as np
+
+        norm = hashlib.sha1(" ".join(_WORD.findall(c.text.lower())).encode()).digest()
+        if c.id.encode() in self._seen or norm in self._seen:
+            self.dropped += 1
+            return False
+        sh = _shingle_hashes(c.text)
+        m = self._minhash(
+            num_perm=self._num_perm, hashfunc=_identity, permutations=self._perms, scheme="affine32"
+        )
+        m.update_batch(sh.tolist())
+        for key in self._lsh.query(m):
+            other = self._shingles[int(key)]
+            inter = len(np.intersect1d(sh, other, assume_unique=True))
+            if inter / max(1, len(sh) + len(other) - inter) >= self.threshold:
+                self.dropped += 1
+                return False
+        self._lsh.insert(str(len(self._shingles)), m)
+        self._shingles.append(sh)
+        self._seen.update((c.id.encode(), norm))
+        return True
+
+
+def _identity(value: int) -> int:
+    return value
 
 
 def dedupe(chunks: list[Chunk], threshold: float = 0.85) -> tuple[list[Chunk], int]:
-    """Drop exact and near-duplicate chunks (word 4-gram Jaccard), keeping the first seen."""
-    kept: list[Chunk] = []
-    kept_sh: list[set[str]] = []
-    seen_ids: set[str] = set()
-    seen_text: set[str] = set()
-    dropped = 0
-    for c in chunks:
-        norm = " ".join(_WORD.findall(c.text.lower()))
-        if c.id in seen_ids or norm in seen_text:
-            dropped += 1
-            continue
-        sh = _shingles(c.text)
-        if any(len(sh & k) / max(1, len(sh | k)) >= threshold for k in kept_sh):
-            dropped += 1
-            continue
-        kept.append(c)
-        kept_sh.append(sh)
-        seen_ids.add(c.id)
-        seen_text.add(norm)
-    return kept, dropped
+    """Drop exact and near-duplicate chunks, keeping the first seen."""
+    d = Deduper(threshold)
+    kept = [c for c in chunks if d.add(c)]
+    return kept, d.dropped
