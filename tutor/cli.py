@@ -67,11 +67,11 @@ def _width() -> int:
     return min(100, shutil.get_terminal_size((100, 20)).columns)
 
 
-def _tqdm_factory(label: str) -> Callable[[int], Any]:
+def _tqdm_factory(label: str) -> Callable[..., Any]:
     from tqdm import tqdm
 
-    def make(total: int) -> Any:
-        return tqdm(total=total, desc=label, unit="chunk", file=sys.stderr, leave=False)
+    def make(total: int, desc: str | None = None, unit: str = "chunk") -> Any:
+        return tqdm(total=total, desc=desc or label, unit=unit, file=sys.stderr, leave=False)
 
     return make
 

@@ -72,6 +72,26 @@ def m003_conversations(db: sqlite3.Connection) -> None:
     db.execute("create index messages_conversation on messages(conversation_id, id)")
 
 
+@migration
+def m004_chunk_search(db: sqlite3.Connection) -> None:
+    # BM25 over the live chunks, kept by the ingest's swap transaction: no process rebuilds it.
+    # rowid = chunks.rowid; the section path is a column of its own so a heading can weigh
+    # more than body text. Porter stemming stands in for the hand-written plural rules.
+    db.execute(
+        """create virtual table chunk_fts using fts5(
+            path, body, tokenize = 'porter unicode61 remove_diacritics 2')"""
+    )
+    db.execute(
+        """insert into chunk_fts(rowid, path, body)
+           select rowid, section_path,
+                  json_extract(meta, '$.title') || ' > ' || section_path || char(10, 10) || text
+           from chunks"""
+    )
+    # a section's chunks in order, and a guide's chunk under a heading, without a scan
+    db.execute("create index chunks_section on chunks(guide, section_path, position)")
+    db.execute("create index chunks_heading on chunks(guide, heading, position)")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply what is missing, each in its own transaction. Returns the names applied."""
     db.execute("create table if not exists _migrations (name text primary key, applied_at text)")

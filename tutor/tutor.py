@@ -78,13 +78,10 @@ class Tutor:
         return self._roadmaps
 
     def roles(self) -> list[dict[str, Any]]:
-        self.retriever.refresh()
+        titles = dict(self.retriever.roles())
         guides: dict[str, list[str]] = {}
-        titles: dict[str, str] = {}
-        for c in self.retriever.chunks:
-            titles.setdefault(c.role, str(c.meta.get("role_title", c.role)))
-            if c.guide not in guides.setdefault(c.role, []):
-                guides[c.role].append(c.guide)
+        for g in self.index.guides():  # one row per guide, not one per chunk
+            guides.setdefault(g["role"], []).append(g["guide"])
         rms = self.roadmaps()
         for r, rm in rms.items():
             titles.setdefault(r, rm.role_title)
@@ -184,8 +181,10 @@ class Tutor:
         gen = self.index.generation()
         with self._lock:
             if self._offline is None or gen != self._offline_gen:
-                self.retriever.refresh()
-                self._offline = off.OfflineEngine(self.retriever.chunks)
+                # The offline engine's statistics still need every live chunk (it is being
+                # rewritten); read them lazily here, once per index generation, and never at
+                # start-up or for a search.
+                self._offline = off.OfflineEngine(self.index.live_chunks())
                 self._offline_gen = gen
             return self._offline
 
@@ -524,13 +523,12 @@ class Tutor:
         phase = next((p for p in rm.phases if p.id == prog["current_phase"]), None)
 
         # passages: each phase's guide section, and the guide's time-to-ready section
-        by_heading = {(c.guide, c.heading): c for c in self.retriever.chunks}
         hits: list[Hit] = []
+        wanted = {x.id for x, _ in nxt} | ({phase.id} if phase else set())
         for p in rm.phases:
-            c = by_heading.get((rm.guide, p.heading))
-            wanted = {x.id for x, _ in nxt} | ({phase.id} if phase else set())
-            if c and p.id in wanted:
-                hits.append(Hit(c, 1.0))
+            under = self.index.under_heading(rm.guide, p.heading) if p.id in wanted else []
+            if under:
+                hits.append(Hit(under[-1], 1.0))  # the heading's last chunk, as before
         try:
             pace_hits = self.retriever.search(
                 f"how long time to job-ready weekly hours {rm.role_title}", role=role, k=4
