@@ -341,12 +341,19 @@ def next_cmd(learner: str, role: str | None, as_json: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes over the one data dir (see the README on sharing the vector store).",
+)
 @guarded
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, workers: int) -> None:
     """Serve the chat page."""
     from web.app import serve as run
 
-    run(host, port)
+    run(host, port, workers=workers)
 
 
 if __name__ == "__main__":  # pragma: no cover

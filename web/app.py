@@ -428,11 +428,31 @@ def _warm_up(tutor: Tutor) -> None:
         tutor.search("warm up", k=1)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None) -> None:
-    """Run the app with uvicorn (``tutor serve``)."""
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None, workers: int = 1
+) -> None:
+    """Run the app with uvicorn (``tutor serve``).
+
+    With ``workers`` > 1 uvicorn starts that many processes, each building its own app from
+    the environment (``create_app`` as a factory): they share TUTOR_HOME's SQLite (WAL) and
+    the vector store.
+    """
     import uvicorn
 
     from tutor.settings import hf_offline
 
     hf_offline()
+    if workers > 1:
+        if settings is not None:
+            raise ValueError("with several workers, settings come from the environment")
+        uvicorn.run(
+            "web.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            proxy_headers=False,
+            log_level="info",
+        )
+        return
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False, log_level="info")
