@@ -26,9 +26,7 @@ import asyncio
 import json
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,7 +40,14 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from web.bench_web import QUESTIONS, free_port, pct, server_log  # noqa: E402
+from web.bench_web import (  # noqa: E402
+    QUESTIONS,
+    free_port,
+    group_pids,
+    pct,
+    start_server,
+    stop_server,
+)
 
 MILESTONES = ["csm-m-run-10-qbrs", "csm-m-health-framework-adopted", "csm-m-strategic-upsell"]
 FOLLOW_UPS = ["And in the US?", "How long would that take?", "What should I learn first?"]
@@ -162,19 +167,15 @@ class RssSampler:
 
     def _rss(self) -> float:
         total = 0
-        for d in Path("/proc").iterdir():
-            if not d.name.isdigit():
-                continue
+        for pid in group_pids(self.pgid):
             try:
-                stat = (d / "stat").read_text()
-                pgrp = int(stat.rsplit(")", 1)[1].split()[2])
-                if pgrp != self.pgid:
-                    continue
-                for line in (d / "status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-            except (OSError, ValueError, IndexError):
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
                 continue
+            total += next(
+                (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")),
+                0,
+            )
         return total / 1024
 
     def _run(self) -> None:
@@ -185,41 +186,6 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         return round(self.peak_mb, 1)
-
-
-def start(home: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        **LIMITS,
-        "TUTOR_HOME": str(home),
-        "TUTOR_CORPUS": str(ROOT / "corpus"),
-        "TUTOR_ENGINE": "offline",
-        "OPENAI_API_KEY": "",
-        "OPENAI_BASE_URL": "",
-    }
-    env.pop("TUTOR_CHROMA_URL", None)
-    cmd = [sys.executable, "-m", "tutor.cli"]
-    subprocess.run([*cmd, "ingest"], env=env, check=True, capture_output=True)
-    log = (home / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [*cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited: {server_log(home)}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise SystemExit("the server did not start in 180 s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         home, port = Path(tmp), free_port()
-        proc = start(home, port, args.workers)
+        proc = start_server(home, port, args.workers, env_extra=LIMITS)
         base = f"http://127.0.0.1:{port}"
         try:
             asyncio.run(level(base, 5, 1, (0, 0), 0))  # warm-up: not counted
@@ -246,11 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 print(f"... {n} learners done", file=sys.stderr)
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            stop_server(proc)
         log = (home / "server.log").read_text(errors="replace")
     locked = log.count("database is locked")
     result = {

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -16,21 +11,9 @@ import httpx
 import pytest
 from web_support import free_port, parse_sse
 
-from tutor.settings import PROJECT_ROOT
+from web.bench_web import group_pids, start_server, stop_server
 
 MILESTONES = ["csm-m-run-10-qbrs", "csm-m-health-framework-adopted", "csm-m-strategic-upsell"]
-
-
-def _group(pgid: int) -> list[int]:
-    pids = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[2]) == pgid:
-                    pids.append(int(d.name))
-            except (OSError, ValueError, IndexError):
-                continue
-    return pids
 
 
 @pytest.fixture
@@ -40,50 +23,18 @@ def two_workers(shipped: Any, tmp_path: Path) -> Any:
     home = tmp_path / "home"
     shutil.copytree(shipped.settings.home, home)
     port = free_port()
-    env = {
-        **os.environ,
-        "TUTOR_HOME": str(home),
-        "TUTOR_CORPUS": str(shipped.settings.corpus_dir),
-        "TUTOR_ENGINE": "offline",
-        "TUTOR_CHAT_RATE": "1000",
-        "OPENAI_API_KEY": "",
-        "OPENAI_BASE_URL": "",
-    }
-    env.pop("TUTOR_CHROMA_URL", None)
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tutor.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        cwd=PROJECT_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = start_server(home, port, workers=2, env_extra={"TUTOR_CHAT_RATE": "1000"}, ingest=False)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "the server did not start"
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
-        yield base, proc, tmp_path / "server.log"
+        yield base, proc, home / "server.log"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_server(proc)
 
 
 @pytest.mark.slow
 def test_learners_across_two_workers_lose_nothing(two_workers: Any) -> None:
     base, proc, log = two_workers
-    assert len(_group(proc.pid)) >= 3  # the supervisor and two workers
+    assert len(group_pids(proc.pid)) >= 3  # the supervisor and two workers
 
     def learner(i: int) -> tuple[int, str]:
         with httpx.Client(base_url=base, timeout=60) as c:
