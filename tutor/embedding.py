@@ -117,7 +117,9 @@ class MiniLMEmbedder:
     """
 
     name = "all-minilm-l6-v2"
-    batch_size = 32  # texts per model call; the ingest bar advances per batch
+    # Texts per model call; the ingest bar advances per batch. 16, not 32: the same speed
+    # here, and 391 MB peak instead of 532 MB (the attention buffers grow with the batch).
+    batch_size = 16
 
     def __init__(self, model_dir: Path | None = None, data_dir: Path | None = None) -> None:
         self.model_dir = model_dir or bundled_model_dir()

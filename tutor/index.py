@@ -476,7 +476,12 @@ class Index:
         # Which vectors exist already, in the collection of *this* embedder.
         existing = set(self.collection.get(include=[])["ids"])
         staged = [r[0] for r in db.execute("select id from temp.stage order by seq")]
-        todo = [cid for cid in staged if cid not in existing]
+        # shortest first: a batch of similar lengths pads less (sentence-transformers sorts too)
+        todo = [
+            r[0]
+            for r in db.execute("select id from temp.stage order by length(text), seq")
+            if r[0] not in existing
+        ]
         batch = max(1, min(int(self.client.get_max_batch_size()), _embed_batch(self.embedder)))
         embedded_before = getattr(self.embedder, "embed_calls", 0)
         if todo:
