@@ -3,8 +3,8 @@
     python evals/bench_embed.py [--rounds 3] [--json]
 
 Embeds the shipped corpus's chunks (their embed_text, as ingest does) with each runtime in
-turn, alternating rounds so a busy machine slows both alike; prints texts/s (median round),
-peak RSS growth, and the worst cosine between the two. Ingest uses onnxruntime when it is at
+turn, alternating rounds so a busy machine slows both alike; prints texts/s (median round)
+and the worst cosine between the two. Ingest uses onnxruntime when it is at
 least as fast at parity. Prints numbers; it is not a test.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -37,10 +36,6 @@ def texts() -> list[str]:
     return [c.embed_text for c in chunks]
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -53,17 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     docs = texts()
     threads = os.cpu_count() or 1
     onnx = MiniLMEmbedder()
-    before = rss_mb()
     onnx.load(for_documents=True)
-    onnx_rss = rss_mb() - before
 
     import torch
     from sentence_transformers import SentenceTransformer
 
     torch.set_num_threads(threads)
-    before = rss_mb()
     st = SentenceTransformer(str(onnx.model_dir), device="cpu")
-    torch_rss = rss_mb() - before
 
     def run_onnx() -> Any:
         return np.array(onnx.embed_documents(docs))
@@ -87,20 +78,19 @@ def main(argv: list[str] | None = None) -> int:
         "threads": threads,
         "batch_size": onnx.batch_size,
         "texts_per_s": {k: round(statistics.median(v), 1) for k, v in speed.items()},
-        "model_rss_mb": {"onnxruntime": round(onnx_rss), "torch": round(torch_rss)},
         "min_cosine": round(cos, 7),
         "load_average": round(os.getloadavg()[0], 2),
     }
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        tps, mem = result["texts_per_s"], result["model_rss_mb"]
+        tps = result["texts_per_s"]
         print(
             f"{len(docs)} chunks, {threads} threads, batches of {onnx.batch_size}, "
             f"{args.rounds} alternating rounds (load average {result['load_average']})"
         )
         for name in ("onnxruntime", "torch"):
-            print(f"{name:<12} {tps[name]:>7.1f} texts/s   model + buffers {mem[name]:>4} MB")
+            print(f"{name:<12} {tps[name]:>7.1f} texts/s")
         print(f"parity: worst cosine {cos:.7f}")
     return 0
 
