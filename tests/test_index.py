@@ -368,12 +368,12 @@ def test_bm25_rows_follow_every_ingest_and_survive_a_crash_in_the_swap(
     path.write_text(text.replace("GTM career path page", "go-to-market careers page"), "utf-8")
 
     # killed inside the swap transaction, after the chunk rows changed: all of it rolls back
-    import tutor.index as index_module
+    import tutor.ingest as ingest_module
 
     def crash() -> str:
         raise RuntimeError("simulated crash inside the swap")
 
-    monkeypatch.setattr(index_module, "_now", crash)
+    monkeypatch.setattr(ingest_module, "_now", crash)
     with pytest.raises(RuntimeError, match="inside the swap"):
         t.ingest()
     assert fts_rows(t) == rows and live_ids(t) == ids
@@ -434,12 +434,12 @@ def test_an_unchanged_reingest_chunks_nothing_but_a_new_vector_store_does(
     first = t.ingest()
     gen = t.index.generation()
 
-    import tutor.index as index_module
+    import tutor.ingest as ingest_module
 
     def no_chunking(*args: object, **kwargs: object) -> None:
         raise AssertionError("re-chunked an unchanged corpus")
 
-    monkeypatch.setattr(index_module, "chunk_document", no_chunking)
+    monkeypatch.setattr(ingest_module, "chunk_document", no_chunking)
     again = t.ingest()
     assert (again.files, again.chunks, again.unchanged, again.embedded) == (
         first.files,
