@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         tps = result["texts_per_s"]
         print(
-            f"{len(docs)} chunks, {threads} threads, batches of {onnx.batch_size}, "
+            f"{len(docs)} chunks, {threads} threads, {onnx.batch_size} texts a call, "
             f"{args.rounds} alternating rounds (load average {result['load_average']})"
         )
         for name in ("onnxruntime", "torch"):

@@ -25,7 +25,7 @@ from .chunking import Chunk, Deduper, chunk_document, dedupe
 from .embedding import Embedder
 from .errors import CorpusError
 from .ingestion import Document, discover, load_document, validate_role_slug
-from .tokens import count_tokens, have_tiktoken
+from .tokens import count_tokens, have_tiktoken, tiktoken_cached
 
 if TYPE_CHECKING:
     from .index import Index
@@ -163,16 +163,27 @@ class Ingest:
         return dedupe(chunks)
 
     def _signature(self) -> str:
-        """What, besides the files, decides the live set and where its vectors are."""
-        where = self.ix.settings.chroma_url or str(self.ix.settings.chroma_path)
+        """What, besides the files, decides the live set and where its vectors are.
+
+        Cheap on purpose: whether tiktoken's file is there, not the loaded encoding (1-4 s),
+        and the local vector store's file identity, not a Chroma client (1-4 s of imports).
+        """
+        settings = self.ix.settings
+        store: str | None = settings.chroma_url
+        if not store:
+            try:  # a deleted and re-created chroma/ is another file
+                st = (settings.chroma_path / "chroma.sqlite3").stat()
+                store = f"{settings.chroma_path}:{st.st_dev}:{st.st_ino}"
+            except OSError:
+                store = f"{settings.chroma_path}:missing"
         return json.dumps(
             [
                 CHUNKER_VERSION,
                 self.ix.embedder.name,
                 self._limit(),
-                have_tiktoken(),
-                where,
-                self.ix.settings.collection,
+                tiktoken_cached(),
+                store,
+                settings.collection,
             ]
         )
 
@@ -205,7 +216,9 @@ class Ingest:
                 return None
             seen += 1
         live = self.ix.db.execute("select count(*) from chunks").fetchone()[0]
-        if seen != len(stored) or self.ix.collection.count() < live:  # a new Chroma, say
+        if seen != len(stored):
+            return None
+        if self.ix.settings.chroma_url and self.ix.collection.count() < live:  # a new server
             return None
         return IngestReport(
             files=seen,

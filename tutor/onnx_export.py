@@ -179,10 +179,8 @@ def check_parity(model_dir: Path, onnx_file: Path) -> float:
     from .embedding import OnnxMiniLM
 
     reference = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-    want = reference.encode(
-        list(_PARITY_TEXTS), normalize_embeddings=True, show_progress_bar=False
-    )
-    got = OnnxMiniLM(model_dir, onnx_file, threads=1).embed(list(_PARITY_TEXTS))
+    want = reference.encode(list(_PARITY_TEXTS), normalize_embeddings=True, show_progress_bar=False)
+    got = OnnxMiniLM(model_dir, onnx_file).embed(list(_PARITY_TEXTS))
     worst = min(
         float(sum(a * b for a, b in zip(w, g, strict=True))) for w, g in zip(want, got, strict=True)
     )
