@@ -258,3 +258,16 @@ def test_a_split_section_comes_back_whole(shipped: Tutor) -> None:
     assert top[0].chunk.id in {p.id for p in parts}  # cites a real chunk
     for p in parts:
         assert p.text in top[0].chunk.text
+
+
+def test_words_in_most_chunks_select_no_candidates(shipped: Tutor) -> None:
+    """BM25 gives a word in over half the chunks no weight; matching on it only makes FTS5
+    rank most of the index (90 ms a query at 50,000 chunks). Stems count: "managers"."""
+    ix = shipped.index
+    every = ix.live_chunks()
+    common = sum("manager" in c.embed_text.lower() for c in every)
+    assert common > len(every) / 2
+    assert ix._selective(["managers", "qbr", "germany"]) == ["qbr", "germany"]
+    assert ix._selective(["managers", "customer"]) in (["managers"], ["customer"])  # the rarer
+    hits = shipped.search("customer managers QBR", mode="bm25", k=3)
+    assert "QBR" in hits[0].chunk.text

@@ -40,6 +40,8 @@ def _collection_name(base: str, embedder_name: str) -> str:
 # heading that matches the question counts twice: the strongest lexical evidence a passage
 # has. Weighing the column 1.5x or 2x more scored lower on the labelled questions.
 BM25_PATH_WEIGHT = 1.0
+FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"  # as in migration m004
+MAX_MATCHES = 5000  # a query word in more chunks than this selects no candidates
 
 
 class Index:
@@ -57,6 +59,7 @@ class Index:
         self.db = db
         self._client: Any = None
         self._collection: Any = None
+        self._count, self._count_at = 0, ""
 
     # --- lazily built pieces: `tutor progress` never loads Chroma or torch ------------------
 
@@ -147,10 +150,21 @@ class Index:
         return json.loads(self.state("aliases") or "{}")
 
     def lexical_query(self, terms: Sequence[str], n: int, role: str | None) -> list[str]:
-        """Chunk ids by BM25 (SQLite FTS5), best first; any term may match."""
-        if not terms:
+        """Chunk ids by BM25 (SQLite FTS5), best first, matched on the selective words; on
+        every word only when those match nothing (a role whose guides lack the rare words).
+        Padding the list with chunks that share only common words cost hybrid MRR 0.853 ->
+        0.836 on the labelled questions: the fusion took them for evidence."""
+        words = list(dict.fromkeys(terms))
+        if not words:
             return []
-        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in dict.fromkeys(terms))
+        selective = self._selective(words)
+        ids = self._bm25(selective, n, role)
+        if not ids and len(selective) < len(words):
+            ids = self._bm25(words, n, role)
+        return ids
+
+    def _bm25(self, words: list[str], n: int, role: str | None) -> list[str]:
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in words)
         sql = (
             "select c.id from chunk_fts join chunks c on c.rowid = chunk_fts.rowid "
             f"where chunk_fts match ? {'and c.role = ?' if role else ''} "
@@ -158,6 +172,43 @@ class Index:
         )
         params: tuple[Any, ...] = (match, role, n) if role else (match, n)
         return [r[0] for r in self.db.execute(sql, params)]
+
+    def _selective(self, words: list[str]) -> list[str]:
+        """The words worth matching: not those in more than half the chunks (BM25 gives them
+        no weight) nor in more than MAX_MATCHES chunks (they would make FTS5 score most of a
+        large index: 90 ms a query at 50,000 chunks, 12 ms without them). The rarest word
+        stays when all are common. Document frequencies are read from FTS5's own vocabulary,
+        for each word's Porter stem as FTS5 makes it."""
+        if len(words) == 0:
+            return words
+        db = self.db
+        db.execute(
+            "create virtual table if not exists temp.query_words using fts5("
+            f"w, tokenize = '{FTS_TOKENIZER}')"
+        )
+        db.execute(
+            "create virtual table if not exists temp.query_stems "
+            "using fts5vocab('temp', 'query_words', 'instance')"
+        )
+        db.execute("delete from temp.query_words")
+        db.executemany(
+            "insert into temp.query_words(rowid, w) values (?, ?)", list(enumerate(words))
+        )
+        stem = {words[d]: t for d, t in db.execute("select doc, term from temp.query_stems")}
+        stems = sorted(set(stem.values()))
+        marks = ",".join("?" * len(stems))
+        df = dict(db.execute(f"select term, doc from chunk_vocab where term in ({marks})", stems))
+        limit = min(self._live_count() / 2, MAX_MATCHES)
+        freq = {w: df.get(stem.get(w, ""), 0) for w in words}
+        keep = [w for w in words if freq[w] <= limit]
+        return keep or sorted(words, key=lambda w: freq[w])[:1]
+
+    def _live_count(self) -> int:
+        gen = self.generation()
+        if self._count_at != gen:
+            self._count = self.db.execute("select count(*) from chunks").fetchone()[0]
+            self._count_at = gen
+        return self._count
 
     def generation(self) -> str:
         row = self.db.execute("select value from index_state where key = 'generation'").fetchone()

@@ -92,6 +92,13 @@ def m004_chunk_search(db: sqlite3.Connection) -> None:
     db.execute("create index chunks_heading on chunks(guide, heading, position)")
 
 
+@migration
+def m005_chunk_vocab(db: sqlite3.Connection) -> None:
+    # FTS5's own term statistics: how many chunks hold each stem, so a search can skip words
+    # that are in most chunks (they cost the most to rank and weigh nothing).
+    db.execute("create virtual table chunk_vocab using fts5vocab(chunk_fts, 'row')")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply what is missing, each in its own transaction. Returns the names applied."""
     db.execute("create table if not exists _migrations (name text primary key, applied_at text)")
