@@ -423,7 +423,7 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
 
 
 def _warm_up(tutor: Tutor) -> None:
-    """Load the embedding model and the BM25 index before the first learner waits for them."""
+    """Load the ONNX model and the vector index before the first learner waits for them."""
     with contextlib.suppress(TutorError):  # an empty index: the page says to run `tutor ingest`
         tutor.search("warm up", k=1)
 
