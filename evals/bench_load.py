@@ -215,6 +215,13 @@ def main(argv: list[str] | None = None) -> int:
             stop_server(proc)
         log = (home / "server.log").read_text(errors="replace")
     locked = log.count("database is locked")
+    if any(r["errors"] for r in rows):  # what the server said about them
+        notable = [
+            line
+            for line in log.splitlines()
+            if any(w in line for w in ("Error", "error", "died", "Killed", "Traceback", "WARNING"))
+        ]
+        print("server log, notable lines (last 15):", *notable[-15:], sep="\n  ", file=sys.stderr)
     result = {
         "workers": args.workers,
         "questions_per_learner": args.questions,
