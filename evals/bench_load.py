@@ -6,7 +6,8 @@ Ingests the shipped corpus into a temporary TUTOR_HOME, starts `tutor serve --wo
 127.0.0.1 with the offline engine, and runs each level of learners against it with an httpx
 asyncio client. Each learner does what the page does: GET / (the cookie), GET /api/session
 (the CSRF token), then asks its questions in one conversation (POST /api/chat, the SSE stream
-read to the end), with a reading pause between questions, ticks a roadmap milestone
+read to the end), with 5 to 15 s between questions (reading, typing; --pause), arriving over
+10 s (--ramp), ticks a roadmap milestone
 (PUT /api/progress) and reads its progress and conversation back, which must hold exactly what
 it wrote (no lost progress across worker processes). Reported per level: answers completed,
 errors by HTTP status (429s are deliberate rate limiting and listed apart), time to first
@@ -193,8 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--learners", type=int, nargs="+", default=[20, 50, 100, 200])
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--questions", type=int, default=2, help="questions per learner")
-    ap.add_argument("--pause", type=float, nargs=2, default=[1.0, 4.0], help="reading time, s")
-    ap.add_argument("--ramp", type=float, default=5.0, help="arrivals spread over this many s")
+    # a learner reads the answer and types the next question: 5 to 15 s; --pause 1 4 --ramp 5
+    # is a stress run (on 2 shared cores, 200 learners then wait up to 1.6 s for a first token)
+    ap.add_argument(
+        "--pause", type=float, nargs=2, default=[5.0, 15.0], help="between questions, s"
+    )
+    ap.add_argument("--ramp", type=float, default=10.0, help="arrivals spread over this many s")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
 
