@@ -9,7 +9,7 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install system-deps test lint format run ingest bench bench-web screenshots eval clean
+.PHONY: install system-deps test lint format run ingest bench bench-scale bench-load bench-web screenshots eval clean
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -18,6 +18,7 @@ $(BIN)/activate:
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m tutor.onnx_export
 	touch $@
 
 install: $(VENV)/.installed
@@ -50,6 +51,17 @@ run: install ingest
 bench: install
 	$(BIN)/python evals/bench_retrieval.py
 	$(BIN)/python evals/bench_ask.py
+	$(BIN)/python evals/bench_embed.py
+	$(BIN)/python evals/bench_dedup.py
+
+# The knowledge base at 100, 3,000 and 50,000 chunks (about 30 minutes on 2 cores).
+bench-scale: install
+	$(BIN)/python evals/bench_scale.py
+
+# tutor serve under 20, 50, 100 and 200 learners; WORKERS=2 for two server processes.
+WORKERS ?= 1
+bench-load: install
+	$(BIN)/python evals/bench_load.py --workers $(WORKERS)
 
 bench-web: install
 	$(BIN)/python -m web.bench_web

@@ -23,29 +23,117 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent.parent / "corpus" / "taxonomy" / "occupations.yaml"
 # Heads that name no particular job on their own ("my manager", "a specialist"): a title must
 # add a word before them ("product manager") to count as a role.
-GENERIC = ["manager", "worker", "specialist", "agent", "representative", "assistant", "lead",
-           "officer", "operator", "clerk", "associate", "helper", "professional", "staff",
-           "executive", "supervisor", "director", "head", "member", "employee"]
+GENERIC = [
+    "manager",
+    "worker",
+    "specialist",
+    "agent",
+    "representative",
+    "assistant",
+    "lead",
+    "officer",
+    "operator",
+    "clerk",
+    "associate",
+    "helper",
+    "professional",
+    "staff",
+    "executive",
+    "supervisor",
+    "director",
+    "head",
+    "member",
+    "employee",
+]
 # BLS heads that name a person without an agentive ending, and -er words that name none.
-PERSONS = {"nurse", "chef", "pilot", "aide", "cook", "clerk", "coach", "judge", "guard", "guide",
-           "scout", "official", "orderly", "paramedic", "mechanic", "magistrate", "bellhop",
-           "barista", "clergy", "midwife", "cashier", "doctor"}
+PERSONS = {
+    "nurse",
+    "chef",
+    "pilot",
+    "aide",
+    "cook",
+    "clerk",
+    "coach",
+    "judge",
+    "guard",
+    "guide",
+    "scout",
+    "official",
+    "orderly",
+    "paramedic",
+    "mechanic",
+    "magistrate",
+    "bellhop",
+    "barista",
+    "clergy",
+    "midwife",
+    "cashier",
+    "doctor",
+}
 # "the guide says", "my career tutor", "a role model": words a learner uses about us and the
 # guides far more often than as job titles
-NOT_PERSONS = {"guide", "tutor", "model", "author", "coach",
-               "computer", "order", "monitor", "sewer", "service", "door", "equipment", "fiber",
-               "restaurant", "nonrestaurant", "secondary", "postsecondary", "midwive"}
+NOT_PERSONS = {
+    "guide",
+    "tutor",
+    "model",
+    "author",
+    "coach",
+    "computer",
+    "order",
+    "monitor",
+    "sewer",
+    "service",
+    "door",
+    "equipment",
+    "fiber",
+    "restaurant",
+    "nonrestaurant",
+    "secondary",
+    "postsecondary",
+    "midwive",
+}
 # Everyday titles learners use that the BLS list words differently.
-EXTRA = ["product manager", "project manager", "account manager", "account executive",
-         "sales development representative", "business analyst", "data analyst", "data scientist",
-         "software engineer", "ux designer", "ui designer", "marketing manager", "hr manager",
-         "recruiter", "nurse", "doctor", "barista", "teacher", "developer", "programmer",
-         "consultant", "engineer", "accountant", "lawyer", "designer", "pilot", "chef", "cashier"]
+EXTRA = [
+    "product manager",
+    "project manager",
+    "account manager",
+    "account executive",
+    "sales development representative",
+    "business analyst",
+    "data analyst",
+    "data scientist",
+    "software engineer",
+    "ux designer",
+    "ui designer",
+    "marketing manager",
+    "hr manager",
+    "recruiter",
+    "nurse",
+    "doctor",
+    "barista",
+    "teacher",
+    "developer",
+    "programmer",
+    "consultant",
+    "engineer",
+    "accountant",
+    "lawyer",
+    "designer",
+    "pilot",
+    "chef",
+    "cashier",
+]
 
 
 def singular(word: str) -> str:
-    for plural, single in (("ies", "y"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"),
-                           ("xes", "x"), ("men", "man")):
+    for plural, single in (
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("ches", "ch"),
+        ("shes", "sh"),
+        ("xes", "x"),
+        ("men", "man"),
+    ):
         if word.endswith(plural) and len(word) > len(plural) + 2:
             return word[: -len(plural)] + single
     if word.endswith("s") and not word.endswith(("ss", "us", "is")):
@@ -80,15 +168,18 @@ def main() -> None:
         with gzip.open(src) as f, open(db_path, "wb") as g:
             shutil.copyfileobj(f, g)
         db = sqlite3.connect(db_path)
-        names = [r[0] for r in db.execute(
-            "select occupation_name from occupation where display_level >= 2")]
+        names = [
+            r[0]
+            for r in db.execute("select occupation_name from occupation where display_level >= 2")
+        ]
         db.close()
     found = sorted(set(titles(names)) | set(EXTRA))
     # a head is the last word of a whole BLS title ("...Counselors"), never of a fragment
     # that splitting on "and" leaves behind ("Substance Abuse"), which names no job
     heads = sorted(
         {singular(re.sub(r",? all other$", "", n.lower()).split()[-1]) for n in names}
-        | {t.split()[-1] for t in EXTRA} | {"executive"}
+        | {t.split()[-1] for t in EXTRA}
+        | {"executive"}
     )
     # a head names a person: "nurse", "analyst"; "Ambulance Drivers..." must not make
     # "ambulance" a job, nor "Computer Programmers" make "computer" one
@@ -103,7 +194,7 @@ def main() -> None:
         "# Job titles, singular and lower case, from the U.S. Bureau of Labor Statistics' OEWS",
         "# occupation list (May 2025 release, public domain) plus everyday titles learners use.",
         "# Generated by scripts/build_occupations.py; edit `extra` titles there, not here.",
-        "# `heads` end a job title (\"nurse\", \"analyst\"); `generic` heads name no job alone.",
+        '# `heads` end a job title ("nurse", "analyst"); `generic` heads name no job alone.',
         "generic: [" + ", ".join(GENERIC) + "]",
         "heads:",
         *[f"  - {h}" for h in heads],

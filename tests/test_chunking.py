@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
+from pathlib import Path
 
 import pytest
 from conftest import make_settings
@@ -105,11 +107,6 @@ def test_every_chunk_fits_both_tokenizers_and_the_model(
         assert by_model <= limit, (c.breadcrumb, by_model)
         # the model would silently cut anything longer than its max_seq_length
         assert by_model <= embedder.max_tokens
-
-
-def test_max_tokens_is_where_the_model_truncates(embedder) -> None:
-    """The bound above means something only if the model cuts at exactly max_tokens."""
-    assert embedder._model.max_seq_length == embedder.max_tokens == 256
 
 
 @pytest.mark.parametrize("size", [40, 96, 200])
@@ -300,3 +297,92 @@ def test_a_heading_path_longer_than_the_chunk_is_a_corpus_error() -> None:
     with pytest.raises(CorpusError) as err:
         chunk_document(doc, 32, _words)
     assert "deep.md" in err.value.message and "TUTOR_CHUNK_TOKENS" in (err.value.hint or "")
+
+
+# --- linear time on hostile input --------------------------------------------------------------
+
+
+def test_chunking_work_grows_linearly_with_an_unbroken_run(embedder) -> None:
+    """Characters handed to the token counters, per input character, stay flat as the run grows.
+
+    Bisecting over the whole remaining word re-counted it for every cut: a 400 KB single-token
+    guide took 228 s. Counted characters measure the work without a timer.
+    """
+    ratios = []
+    for n in (8_000, 32_000):
+        counted = 0
+
+        def count(text: str) -> int:
+            nonlocal counted
+            counted += len(text)
+            return max(count_tokens(text), embedder.count_tokens(text))
+
+        run = ("面试准备需要时间" * n)[:n]  # Chinese with no spaces: prose, cut into slices
+        chunks = chunk_document(make_doc("cjk", [(["Run"], run)]), 200, count)
+        assert "".join(c.text for c in chunks) == run
+        assert all(count(c.embed_text) <= 200 for c in chunks)
+        ratios.append(counted / n)
+    assert ratios[1] <= ratios[0] * 1.3, ratios
+    assert ratios[1] < 40, ratios
+
+
+def test_an_encoded_blob_is_dropped_with_a_warning_and_the_prose_kept(
+    embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    import base64
+
+    blob = base64.b64encode(bytes(range(256)) * 3000).decode()  # about 1 MB, no spaces
+    assert len(blob) > 1_000_000
+    prose = "Ask every customer what success looks like in their first ninety days."
+    doc = make_doc("blob", [(["Notes"], f"{prose}\n\n![chart](data:image/png;base64,{blob})")])
+    with caplog.at_level("WARNING"):
+        chunks = chunk_document(doc, 200, embedder.count_tokens)
+    text = "\n\n".join(c.text for c in chunks)
+    assert text.startswith(prose) and len(text) < 200, text[:300]
+    assert "unbroken run of 1,0" in caplog.text and "blob.md" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_guide_with_a_megabyte_token_ingests_in_seconds(
+    make_tutor, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "guides").mkdir(parents=True)
+    (corpus / "guides" / "huge.md").write_text(
+        "---\nid: huge\nrole: test-role\nrole_title: Test Role\ntitle: Huge\n---\n"
+        "# Huge\n\n## Notes\n\nOne real sentence about onboarding calls.\n\n" + "A" * 990_000,
+        encoding="utf-8",
+    )
+    t = make_tutor(corpus=corpus)
+    started = time.perf_counter()
+    report = t.ingest()
+    assert time.perf_counter() - started < 10
+    assert report.chunks >= 1
+    assert "onboarding" in t.search("onboarding calls", k=1)[0].chunk.text
+
+
+def test_lsh_dedupe_drops_what_comparing_every_pair_drops(tmp_path: Path, embedder) -> None:
+    """MinHash only proposes candidates: the result is the exact pairwise one, on a corpus with
+    near copies (evals/synthetic.py)."""
+    from evals.synthetic import generate
+    from tutor.ingestion import discover, load_document
+
+    generate(300, tmp_path / "c")
+    chunks = [
+        c
+        for p in discover(tmp_path / "c")
+        for c in chunk_document(load_document(p, tmp_path / "c"), 200, embedder.count_tokens)
+    ]
+
+    def shingles(text: str) -> set[str]:
+        w = re.findall(r"[a-z0-9]+", text.lower())
+        return {" ".join(w[i : i + 4]) for i in range(len(w) - 3)} or {" ".join(w)}
+
+    kept_ref: list[tuple[Chunk, set[str]]] = []
+    for c in chunks:
+        sh = shingles(c.text)
+        if all(len(sh & k) / len(sh | k) < 0.85 for _, k in kept_ref):
+            kept_ref.append((c, sh))
+    kept, dropped = dedupe(chunks)
+    assert dropped > 5  # the generator's near copies
+    assert [c.id for c in kept] == [c.id for c, _ in kept_ref]

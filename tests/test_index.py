@@ -335,3 +335,179 @@ def test_cli_ingest_and_search_end_to_end(
     r = run_cli(monkeypatch, embedder, home, gtm_only, "search", "pay in india")
     assert r.exit_code == 0 and "Pay in India" in r.stdout
     assert json.dumps(summary)  # the summary was plain JSON, not a repr
+
+
+# --- BM25 in SQLite, cheap queries, the unchanged fast path, progress ---------------------------
+
+
+def fts_rows(t: Tutor) -> set[tuple[int, str]]:
+    return {
+        (r[0], r[1])
+        for r in t.index.db.execute(
+            "select c.rowid, c.id from chunk_fts f join chunks c on c.rowid = f.rowid"
+        )
+    }
+
+
+def assert_fts_matches_chunks(t: Tutor) -> None:
+    n_fts = t.index.db.execute("select count(*) from chunk_fts").fetchone()[0]
+    assert n_fts == len(fts_rows(t)) == len(live_ids(t))
+    assert {cid for _, cid in fts_rows(t)} == live_ids(t)
+
+
+def test_bm25_rows_follow_every_ingest_and_survive_a_crash_in_the_swap(
+    make_tutor, gtm_only: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = make_tutor(corpus=gtm_only)
+    t.ingest()
+    assert_fts_matches_chunks(t)
+    rows, ids = fts_rows(t), live_ids(t)
+
+    path = gtm_only / "guides" / "csm-gtm-career-path.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("GTM career path page", "go-to-market careers page"), "utf-8")
+
+    # killed inside the swap transaction, after the chunk rows changed: all of it rolls back
+    import tutor.ingest as ingest_module
+
+    def crash() -> str:
+        raise RuntimeError("simulated crash inside the swap")
+
+    monkeypatch.setattr(ingest_module, "_now", crash)
+    with pytest.raises(RuntimeError, match="inside the swap"):
+        t.ingest()
+    assert fts_rows(t) == rows and live_ids(t) == ids
+    assert t.search("GTM career path page", mode="bm25", k=1)
+
+    monkeypatch.undo()
+    report = t.ingest()
+    assert report.added > 0 and report.removed > 0
+    assert_fts_matches_chunks(t)
+    hit = t.search("go-to-market careers page", mode="bm25", k=1)[0]
+    assert "go-to-market careers page" in hit.chunk.text
+
+
+def test_search_and_answers_never_load_every_chunk(
+    shipped: Tutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start-up, search and answers must not grow with the corpus: nothing reads every chunk."""
+    from tutor.retrieval import Retriever
+
+    fresh = Tutor(shipped.settings, index=shipped.index)
+
+    def forbidden() -> list[object]:
+        raise AssertionError("read every live chunk")
+
+    monkeypatch.setattr(shipped.index, "live_chunks", forbidden)
+    r = Retriever(shipped.index)
+    r.refresh()
+    assert r.roles() == shipped.index.roles()
+    assert r.search("how much does a CSM earn in Germany", k=3)
+    assert fresh.roles() and fresh.search("QBR", k=2)
+    assert fresh.ask("How long does it take to become a CSM?").citations
+    learner = fresh.ensure_learner("no-full-scan")
+    assert fresh.next_steps(learner, CSM).citations
+
+
+def test_index_reads_a_section_and_chunks_by_id(shipped: Tutor) -> None:
+    every = shipped.index.live_chunks()
+    split = next(
+        c
+        for c in every
+        if sum(1 for o in every if (o.guide, o.section_path) == (c.guide, c.section_path)) > 1
+    )
+    parts = shipped.index.section(split.guide, split.section_path)
+    assert parts == [
+        c for c in every if (c.guide, c.section_path) == (split.guide, split.section_path)
+    ]
+    assert [p.position for p in parts] == sorted(p.position for p in parts)
+    got = shipped.index.chunks([parts[0].id, "not-a-live-id", parts[-1].id])
+    assert set(got) == {parts[0].id, parts[-1].id} and got[parts[0].id] == parts[0]
+
+
+def test_an_unchanged_reingest_chunks_nothing_but_a_new_vector_store_does(
+    make_tutor, gtm_only: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = make_tutor(corpus=gtm_only)
+    first = t.ingest()
+    gen = t.index.generation()
+
+    import tutor.ingest as ingest_module
+
+    def no_chunking(*args: object, **kwargs: object) -> None:
+        raise AssertionError("re-chunked an unchanged corpus")
+
+    monkeypatch.setattr(ingest_module, "chunk_document", no_chunking)
+    again = t.ingest()
+    assert (again.files, again.chunks, again.unchanged, again.embedded) == (
+        first.files,
+        first.chunks,
+        first.chunks,
+        0,
+    )
+    assert t.index.generation() == gen  # nothing changed: no process reloads anything
+    monkeypatch.undo()
+
+    # the same SQLite manifest over an empty vector store (a new TUTOR_CHROMA_URL, a deleted
+    # chroma/): not "unchanged", every chunk is embedded again
+    moved = make_tutor(corpus=gtm_only, home=t.settings.home)
+    moved.settings.collection = "another-collection"
+    report = moved.ingest()
+    assert report.embedded == first.chunks and report.unchanged == first.chunks
+
+
+def test_ingest_shows_the_model_load_then_advances_per_batch(
+    make_tutor, gtm_only: Path, embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedder, "batch_size", 8)  # 17 chunks: three steps
+    events: list[tuple[str, object]] = []
+
+    class Bar:
+        def __init__(self, total: int, desc: str = "", unit: str = "") -> None:
+            events.append(("open", (desc, total)))
+
+        def update(self, n: int) -> None:
+            events.append(("update", n))
+
+        def close(self) -> None:
+            events.append(("close", None))
+
+    t = make_tutor(corpus=gtm_only)
+    report = t.ingest(progress=Bar)
+    opened = [e for kind, e in events if kind == "open"]
+    assert opened == [("Loading the embedding model", 1), ("Embedding", report.embedded)]
+    steps = [n for kind, n in events if kind == "update"]
+    assert steps[0] == 1 and sum(steps[1:]) == report.embedded
+    assert steps[1:] == [8, 8, report.embedded - 16]
+
+
+def test_the_bm25_migration_indexes_the_chunks_of_an_existing_database(tmp_path: Path) -> None:
+    """A database from before chunk_fts gets its live chunks indexed when it is next opened."""
+    import sqlite3
+
+    from tutor import db as dbmod
+    from tutor.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("create table _migrations (name text primary key, applied_at text)")
+    for name, fn in MIGRATIONS[:3]:
+        fn(old)
+        old.execute("insert into _migrations values (?, 'then')", (name,))
+    meta = json.dumps({"title": "Old guide", "role_title": "Test Role"})
+    old.execute(
+        "insert into chunks values ('c1', 'old', 'test-role', 'old.md', 0, 'Renewals', "
+        "'Renewals', 'Quarterly business reviews keep renewals on track.', ?)",
+        (meta,),
+    )
+    old.commit()
+    old.close()
+
+    conn = dbmod.connect(path)
+    assert conn.execute("select count(*) from chunk_fts").fetchone()[0] == 1
+    hit = conn.execute(
+        "select c.id from chunk_fts join chunks c on c.rowid = chunk_fts.rowid "
+        "where chunk_fts match 'review'"  # stemmed: "reviews" in the text
+    ).fetchall()
+    assert [r[0] for r in hit] == ["c1"]
+    conn.close()

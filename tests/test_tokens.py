@@ -93,3 +93,16 @@ def test_chunks_do_not_depend_on_tiktoken_being_cached(
     assert not tokens.have_tiktoken()
     assert [c.id for c in ix.chunk(docs)[0]] == with_cache
     ix.close()
+
+
+def test_checking_for_the_tiktoken_file_does_not_load_it() -> None:
+    """An unchanged re-ingest asks only whether the file is there (loading it costs seconds)."""
+    from tutor import tokens
+
+    tokens._encoding.cache_clear()
+    try:
+        cached = tokens.tiktoken_cached()
+        assert tokens._encoding.cache_info().currsize == 0  # nothing was loaded
+        assert cached == tokens.have_tiktoken()
+    finally:
+        tokens._encoding.cache_clear()

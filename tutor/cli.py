@@ -67,16 +67,33 @@ def _width() -> int:
     return min(100, shutil.get_terminal_size((100, 20)).columns)
 
 
-def _tqdm_factory(label: str) -> Callable[[int], Any]:
+def _tqdm_factory(label: str) -> Callable[..., Any]:
     from tqdm import tqdm
 
-    def make(total: int) -> Any:
-        return tqdm(total=total, desc=label, unit="chunk", file=sys.stderr, leave=False)
+    def make(total: int, desc: str | None = None, unit: str = "chunk") -> Any:
+        return tqdm(total=total, desc=desc or label, unit=unit, file=sys.stderr, leave=False)
 
     return make
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """`tutor eval` imports the eval runner (0.75 s of imports) only when it runs, so that
+    `tutor search` and `tutor ask` do not pay for it."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), "eval"})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "eval" and name not in self.commands:
+            try:
+                from .cli_eval import eval_command
+            except ImportError:  # pragma: no cover - a trimmed install
+                return None
+            self.add_command(eval_command)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details to stderr.")
 @click.version_option(package_name="career-tutor")
 def main(verbose: bool) -> None:
@@ -318,15 +335,22 @@ def next_cmd(learner: str, role: str | None, as_json: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes over the one data dir (see the README on sharing the vector store).",
+)
 @guarded
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, workers: int) -> None:
     """Serve the chat page."""
     from web.server import check_port
 
     check_port(host, port)  # in milliseconds, before the embedding model loads
     from web.app import serve as run
 
-    run(host, port)
+    run(host, port, workers=workers)
 
 
 @main.command()
@@ -351,14 +375,6 @@ def prune(days: float | None, dry_run: bool, as_json: bool) -> None:
         return
     verb = "Would forget" if dry_run else "Forgot"
     click.echo(f"{verb} {len(gone)} anonymous learner(s) idle for {idle:g} days or more.")
-
-
-try:  # the eval runner registers itself when present
-    from .cli_eval import eval_command
-
-    main.add_command(eval_command)
-except ImportError:  # pragma: no cover
-    pass
 
 
 if __name__ == "__main__":  # pragma: no cover

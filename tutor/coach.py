@@ -155,7 +155,7 @@ class Coach:
         k = self.knowledge.get()
         views = self.role_views(k)
         learner = _with_background(turn.learner, state, k)
-        sources = Sources(self.index.section)
+        sources = Sources(self.index.find_section)
         parts: list[str] = []
         abstained: list[bool] = []
         passages: list[Hit] = []

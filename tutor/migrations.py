@@ -92,6 +92,33 @@ def m005_learner_activity(db: sqlite3.Connection) -> None:
     db.execute("create index learners_idle on learners(anonymous, last_seen_at)")
 
 
+@migration
+def m006_chunk_search(db: sqlite3.Connection) -> None:
+    # BM25 over the live chunks, kept by the ingest's swap transaction: no process rebuilds it.
+    # rowid = chunks.rowid; the section path is a column of its own so a heading can weigh
+    # more than body text. Porter stemming stands in for the hand-written plural rules.
+    db.execute(
+        """create virtual table chunk_fts using fts5(
+            path, body, tokenize = 'porter unicode61 remove_diacritics 2')"""
+    )
+    db.execute(
+        """insert into chunk_fts(rowid, path, body)
+           select rowid, section_path,
+                  json_extract(meta, '$.title') || ' > ' || section_path || char(10, 10) || text
+           from chunks"""
+    )
+    # a section's chunks in order, and a guide's chunk under a heading, without a scan
+    db.execute("create index chunks_section on chunks(guide, section_path, position)")
+    db.execute("create index chunks_heading on chunks(guide, heading, position)")
+
+
+@migration
+def m007_chunk_vocab(db: sqlite3.Connection) -> None:
+    # FTS5's own term statistics: how many chunks hold each stem, so a search can skip words
+    # that are in most chunks (they cost the most to rank and weigh nothing).
+    db.execute("create virtual table chunk_vocab using fts5vocab(chunk_fts, 'row')")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply what is missing, each in its own transaction. Returns the names applied."""
     db.execute("create table if not exists _migrations (name text primary key, applied_at text)")

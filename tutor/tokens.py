@@ -37,11 +37,20 @@ def encoding_name_for(model: str) -> str:
     return "cl100k_base"
 
 
+def _cached_file_dir(name: str) -> Path | None:
+    key = hashlib.sha1(_BLOB.format(name=name).encode()).hexdigest()
+    return next((d for d in _cache_dirs() if (d / key).is_file()), None)
+
+
+def tiktoken_cached(model: str = "gpt-4o-mini") -> bool:
+    """Whether the encoding's file is there, without loading it (loading costs 1 s or more)."""
+    return _cached_file_dir(encoding_name_for(model)) is not None
+
+
 @lru_cache(maxsize=4)
 def _encoding(name: str) -> Any | None:
     global _warned
-    key = hashlib.sha1(_BLOB.format(name=name).encode()).hexdigest()
-    found = next((d for d in _cache_dirs() if (d / key).is_file()), None)
+    found = _cached_file_dir(name)
     if found is not None:
         try:
             import tiktoken

@@ -39,7 +39,7 @@ class Tutor:
     ) -> None:
         self.settings = settings
         self.index = index or Index(settings)
-        self.retriever = Retriever(self.index)
+        self.retriever = Retriever(self.index, hint=self._region_hint)
         self.progress_store = ProgressStore(self.index.db)
         self.conversation_store = ConversationStore(self.index.db, settings.max_conversations)
         if chat_model is None and settings.engine_name == "openai":
@@ -48,6 +48,13 @@ class Tutor:
         self.coach = Coach(
             settings, self.index, lambda q, role, k: self.retriever.search(q, role=role, k=k)
         )
+
+    def _region_hint(self, query: str) -> str:
+        """ "CSM pay in Bangalore" also searches for "India", the name the guides use."""
+        tax = self.coach.knowledge.get().taxonomy
+        names = [m.value for m in tax.region_gazetteer.find(query)]
+        missing = [n for n in dict.fromkeys(names) if n.lower() not in query.lower()]
+        return f"{query} ({', '.join(missing)})" if missing else query
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **kwargs: Any) -> Tutor:
@@ -82,13 +89,10 @@ class Tutor:
         return self.coach.knowledge.get().roadmaps
 
     def roles(self) -> list[dict[str, Any]]:
-        self.retriever.refresh()
+        titles = dict(self.retriever.roles())
         guides: dict[str, list[str]] = {}
-        titles: dict[str, str] = {}
-        for c in self.retriever.chunks:
-            titles.setdefault(c.role, str(c.meta.get("role_title", c.role)))
-            if c.guide not in guides.setdefault(c.role, []):
-                guides[c.role].append(c.guide)
+        for g in self.index.guides():  # one row per guide, not one per chunk
+            guides.setdefault(g["role"], []).append(g["guide"])
         rms = self.roadmaps()
         for r, rm in rms.items():
             titles.setdefault(r, rm.role_title)
@@ -450,7 +454,7 @@ class Tutor:
         )
         k = self.coach.knowledge.get()
         views = self.coach.role_views(k)
-        sources = Sources(self.index.section)
+        sources = Sources(self.index.find_section)
         text = render_next(
             self.settings, sources, views.get(role), rm, prog, k.profiles.get(role), hours
         )

@@ -485,24 +485,36 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
 
 
 def _warm_up(tutor: Tutor) -> None:
-    """Load the embedding model and the BM25 index before the first learner waits for them."""
+    """Load the ONNX model and the vector index before the first learner waits for them."""
     with contextlib.suppress(TutorError):  # an empty index: the page says to run `tutor ingest`
         tutor.search("warm up", k=1)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None) -> None:
-    """Run the app with uvicorn (``tutor serve``)."""
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, settings: Settings | None = None, workers: int = 1
+) -> None:
+    """Run the app with uvicorn (``tutor serve``).
+
+    With ``workers`` > 1 uvicorn starts that many processes, each building its own app from
+    the environment (``create_app`` as a factory): they share TUTOR_HOME's SQLite (WAL) and
+    the vector store.
+    """
     import uvicorn
 
     from tutor.settings import hf_offline
 
     hf_offline()
     settings = settings or get_settings()
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        proxy_headers=False,  # the app applies TUTOR_TRUSTED_PROXIES itself
-        log_level="info",
+    # the web server's limits (head size, header deadline, keep-alive, connections) apply to
+    # every worker; several workers read their settings from the environment
+    options = {
+        "host": host,
+        "port": port,
+        "proxy_headers": False,  # the app applies TUTOR_TRUSTED_PROXIES itself
+        "log_level": "info",
         **uvicorn_options(settings),
-    )
+    }
+    if workers > 1:
+        uvicorn.run("web.app:create_app", factory=True, workers=workers, **options)
+        return
+    uvicorn.run(create_app(settings), **options)

@@ -100,9 +100,18 @@ class Learner:
         self.client.close()
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    home: Path,
+    port: int,
+    workers: int = 1,
+    env_extra: dict[str, str] | None = None,
+    ingest: bool = True,
+) -> subprocess.Popen[bytes]:
+    """`tutor serve` over ``home`` (after ingesting the shipped corpus into it), in its own
+    process group; returns once /healthz answers."""
     env = {
         **os.environ,
+        **(env_extra or {}),
         "TUTOR_HOME": str(home),
         "TUTOR_CORPUS": str(PROJECT_ROOT / "corpus"),
         "TUTOR_ENGINE": "offline",
@@ -115,18 +124,24 @@ def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
     }
     env.pop("TUTOR_CHROMA_URL", None)
     cmd = [sys.executable, "-m", "tutor.cli"]
-    subprocess.run(
-        [*cmd, "ingest"], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    if ingest:
+        subprocess.run(
+            [*cmd, "ingest"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     log = (home / "server.log").open("wb")
     proc = subprocess.Popen(
-        [*cmd, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [*cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
         env=env,
+        cwd=PROJECT_ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"the server exited: {server_log(home)}")
@@ -136,8 +151,30 @@ def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
         except httpx.TransportError:
             pass
         time.sleep(0.25)
-    proc.kill()
-    raise SystemExit("the server did not start in 120 s")
+    stop_server(proc)
+    raise SystemExit("the server did not start in 180 s")
+
+
+def group_pids(pgid: int) -> list[int]:
+    """The processes of a process group: `tutor serve` and its uvicorn workers."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[2]) == pgid:
+                    pids.append(int(d.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return pids
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the whole group (uvicorn's workers too), then SIGKILL after 20 s."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def server_log(home: Path, lines: int = 12) -> str:
@@ -285,11 +322,7 @@ def main() -> None:
             if results["concurrency"]["errors"]:
                 print("server log (tail):\n" + server_log(Path(tmp)))
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            stop_server(proc)
 
     results["load_average_1m"] = os.getloadavg()[0]
     ft = results["first_token"]["first_token_ms"]

@@ -145,8 +145,9 @@
     const view = log.getBoundingClientRect();
     const box = node.getBoundingClientRect();
     const top = log.scrollTop + box.top - view.top - 8;
-    const fits = box.height + 16 <= log.clientHeight;
-    log.scrollTo({ top: fits ? Math.max(top, log.scrollHeight) : top, behavior: "instant" });
+    // the end of the log when the answer fits there; its start when it does not (the log's
+    // own padding made a 610px answer in a 627px pane "fit" and lose its first line)
+    log.scrollTo({ top: Math.min(top, log.scrollHeight - log.clientHeight), behavior: "instant" });
   }
 
   function setUrl() {
