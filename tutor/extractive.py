@@ -4,7 +4,8 @@ It answers for a guide that has no profile (a page a maintainer just ingested) a
 intent a profile has no data for. Sentences are scored by the question's stemmed words,
 weighted by how rare each word is among the passages, plus what the intent needs: a pay
 question wants a sentence with a currency figure, a time question one with a duration, a list
-question the guide's own list. It never writes a fact of its own.
+question the guide's own list. It never writes a fact of its own, and never quotes a passage
+flagged at ingest for instruction-like text (tutor/injection.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from .citations import extract_numbers, split_sentences
 from .compose import Sources
@@ -27,7 +29,7 @@ _LISTY = {"skills", "tools", "portfolio", "day", "education", "interview", "star
 
 
 @lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
+def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -51,7 +53,9 @@ def extractive_answer(
 ) -> tuple[str, bool]:
     """(answer text with [n] markers, declined)."""
     cands: list[tuple[float, int, int, str]] = []
-    per_hit = [_sentences(h) for h in hits]
+    # a passage flagged at ingest for instruction-like text is never quoted, not even the
+    # sentences of it that read innocently: a planted instruction often spans several
+    per_hit = [[] if h.chunk.flagged else _sentences(h) for h in hits]
     docs = [set(stems(s)) for ss in per_hit for s in ss]
     n = max(1, len(docs))
     df: dict[str, int] = {}

@@ -25,6 +25,7 @@ from .chunking import Chunk, chunk_document, dedupe
 from .embedding import Embedder, make_embedder
 from .errors import ConfigError, CorpusError, IndexNotReady
 from .ingestion import GUIDE_SUFFIXES, Document, discover, load_document, validate_role_slug
+from .injection import detector, flag_chunks
 from .settings import Settings
 from .tokens import count_tokens, have_tiktoken
 
@@ -46,9 +47,14 @@ class IngestReport:
     changed_files: list[str] = field(default_factory=list)
     removed_files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # passed over with a warning: why, per file
+    # passages holding instruction-like text (tutor/injection.py): ingested, never quoted
+    flagged: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         skipped = f"; {len(self.skipped)} skipped (see the warnings above)" if self.skipped else ""
+        if self.flagged:
+            n = len(self.flagged)
+            skipped += f"; {n} passage{'s' * (n != 1)} flagged (see the warnings above)"
         return (
             f"{self.files} files, {self.chunks} chunks: {self.added} added, {self.unchanged} unchanged, "
             f"{self.removed} removed ({self.duplicates_dropped} duplicates dropped, "
@@ -323,6 +329,7 @@ class Index:
         docs, vanished = self.load(paths, role, report.skipped)
         chunks, report.duplicates_dropped = self.chunk(docs)
         report.files, report.chunks = len(docs), len(chunks)
+        report.flagged = flag_chunks(chunks, detector(self.settings.corpus_dir))
 
         # Which vectors exist already, in the collection of *this* embedder.
         existing = set(self.collection.get(include=[])["ids"])
