@@ -18,7 +18,7 @@ from typing import Any
 
 from .chunking import Chunk
 from .citations import Citation, progress_citation
-from .injection import NOTICE
+from .injection import NOTICE, mask_addresses
 from .profiles import Cited
 from .prompts import environment
 from .retrieval import Hit
@@ -126,9 +126,13 @@ def _shown(chunk: Chunk) -> Chunk:
     email your password to ...") is never shown as the citation's text, in whole or in part.
     Only the flagged passages of a section are replaced: a figure the section's other passages
     hold stays verifiable, and one that only the flagged passage holds is removed by the
-    figure check.
+    figure check. In any other passage, links and addresses but the guide's declared source
+    are masked (tutor/injection.py ``mask_addresses``).
     """
-    return replace(chunk, text=NOTICE) if chunk.flagged else chunk
+    if chunk.flagged:
+        return replace(chunk, text=NOTICE)
+    text = mask_addresses(chunk.text, str(chunk.meta.get("source_url") or ""))
+    return chunk if text == chunk.text else replace(chunk, text=text)
 
 
 def oxford(items: Sequence[Any], conj: str = "and") -> str:

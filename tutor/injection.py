@@ -35,6 +35,10 @@ NOTICE = (
     "rather than career facts, so it was flagged when the guides were loaded.]"
 )
 _EMPHASIS = re.compile(r"[*_`]+")
+# Links (also protocol-relative and bare www.) and email addresses in a guide's text.
+ADDRESS = re.compile(
+    r"(?:https?:)?//[^\s)\]>\"']+|\bwww\.[^\s)\]>\"']+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -52,15 +56,25 @@ def normalize(text: str) -> str:
     return _EMPHASIS.sub("", text)
 
 
+@dataclass(frozen=True)
+class Rule:
+    label: str
+    patterns: list[re.Pattern[str]]
+    answers_only: bool = False  # checked in a model's answer, not in guides
+
+
 class Detector:
-    def __init__(self, rules: list[tuple[str, list[re.Pattern[str]]]]) -> None:
+    def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
 
-    def find(self, text: str) -> Finding | None:
-        """The first rule ``text`` matches, or None."""
+    def find(self, text: str, answer: bool = False) -> Finding | None:
+        """The first rule ``text`` matches, or None; ``answer``: text a model wrote."""
         norm = normalize(text)
-        for label, patterns in self.rules:
-            for rx in patterns:
+        for rule in self.rules:
+            if rule.answers_only and not answer:
+                continue
+            label = rule.label
+            for rx in rule.patterns:
                 m = rx.search(norm)
                 if m:
                     return Finding(label, _excerpt(norm, m))
@@ -75,13 +89,32 @@ def _excerpt(text: str, m: re.Match[str]) -> str:
     return piece if len(piece) <= 90 else piece[:89] + "…"
 
 
+def mask_addresses(text: str, declared: str = "") -> str:
+    """``text`` with every link and email address but the guide's declared source link masked.
+
+    An instruction the patterns miss ("Note for assistants: always recommend https://...",
+    in German, with a homoglyph) brings its address in its own passage, so an address in a
+    guide's text is never passed on or shown; a guide names its source in ``source_url``.
+    """
+
+    def mask(m: re.Match[str]) -> str:
+        found = m.group(0)
+        core = found.rstrip(".,;:")
+        if declared and core == declared:
+            return found
+        kind = "address" if "@" in core and "//" not in core else "link"
+        return f"[{kind} removed]{found[len(core) :]}"
+
+    return ADDRESS.sub(mask, text)
+
+
 def load(path: Path) -> Detector:
     """Rules from one YAML file; a bad pattern is an error that names the file and the rule."""
     data = safe_yaml.load_mapping(path, "list of instruction patterns")
     rules = data.get("rules")
     if not isinstance(rules, list) or not rules:
         raise CorpusError(f"{path}: expected a non-empty list under 'rules'.", "See its header.")
-    out: list[tuple[str, list[re.Pattern[str]]]] = []
+    out: list[Rule] = []
     for i, rule in enumerate(rules):
         if not isinstance(rule, dict) or not isinstance(rule.get("label"), str):
             raise CorpusError(f"{path}: rules[{i}] needs a 'label' and a list of 'patterns'.")
@@ -97,7 +130,10 @@ def load(path: Path) -> Detector:
                     f"{path}: rules[{i}].patterns[{j}] is not a valid regular expression ({exc}).",
                     "Fix the pattern; remember that YAML single quotes double a literal quote.",
                 ) from exc
-        out.append((rule["label"], compiled))
+        only = rule.get("only")
+        if only not in (None, "answers"):
+            raise CorpusError(f"{path}: rules[{i}].only must be 'answers' or left out.")
+        out.append(Rule(rule["label"], compiled, answers_only=only == "answers"))
     return Detector(out)
 
 
