@@ -193,12 +193,16 @@ def test_ingest_flags_each_planted_passage_and_names_it(
     assert "7 passages flagged" in report.summary()
 
 
-def test_shipped_corpus_and_seed_pages_have_nothing_flagged(shipped: Tutor) -> None:
+def test_shipped_corpus_has_nothing_flagged(shipped: Tutor) -> None:
     assert [c.heading for c in shipped.index.live_chunks() if c.flagged] == []
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002"])
+def test_seed_pages_have_nothing_flagged(prefix: str) -> None:
+    """The raw pages the corpus comes from: real career-guide prose trips no pattern."""
+    text = seed_path(prefix).read_text(encoding="utf-8")
     found = detector()
-    for prefix in ("000", "001", "002"):
-        text = seed_path(prefix).read_text(encoding="utf-8")
-        assert [p for p in text.split("\n") if found.find(p)] == []
+    assert [p for p in text.split("\n") if found.find(p)] == []
 
 
 def test_cli_ingest_warns_the_maintainer(

@@ -212,7 +212,7 @@ def test_prompt_holds_the_profile_facts_the_offline_plan_used(
     # the offline answer's cited sections come first, in its order, then the retrieved ones
     cited = [(c.title, c.heading) for c in offline.citations if c.kind == "guide"]
     assert [(p["title"], p["heading"]) for p in passages.values()][: len(cited)] == cited
-    assert ("Pay in Germany and Europe") in [h for _, h in cited]
+    assert "Pay in Germany and Europe" in [h for _, h in cited]
     # every German pay band of the profile, each pointing at the passage that states it
     displays = {f.get("display") for f in facts}
     assert {"€55,000–€70,000", "€70,000–€85,000", "$63,300"} <= displays

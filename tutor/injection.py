@@ -37,7 +37,10 @@ NOTICE = (
 _EMPHASIS = re.compile(r"[*_`]+")
 # Links (also protocol-relative and bare www.) and email addresses in a guide's text.
 ADDRESS = re.compile(
-    r"(?:https?:)?//[^\s)\]>\"']+|\bwww\.[^\s)\]>\"']+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I
+    r"(?:https?:)?//[^\s)\]>\"']+|\bwww\.[^\s)\]>\"']+"
+    # from a word's start only, and bounded: a 1 MB unbroken token must stay linear
+    r"|(?<![\w.+-])[\w.+-]{1,64}@[\w-]+(?:\.[\w-]+)+",
+    re.I,
 )
 
 
