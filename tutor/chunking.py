@@ -41,6 +41,11 @@ class Chunk:
         return str(self.meta["title"])
 
     @property
+    def flagged(self) -> bool:
+        """Holds instruction-like text (tutor/injection.py): never quoted, never sent to a model."""
+        return bool(self.meta.get("flagged"))
+
+    @property
     def breadcrumb(self) -> str:
         return " > ".join([self.title, *self.section_path])
 

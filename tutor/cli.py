@@ -122,6 +122,8 @@ def ingest(paths: tuple[Path, ...], role: str | None, as_json: bool) -> None:
         return
     for note in report.skipped:  # a symlink out of the corpus, a PDF: the rest went on
         click.secho(f"Warning: {note}", fg="yellow", err=True)
+    for note in report.flagged:  # a planted "ignore previous instructions": ingested, not quoted
+        click.secho(f"Warning: {note}", fg="yellow", err=True)
     click.echo(f"Ingested {report.summary()}.")
 
 

@@ -219,7 +219,8 @@ class Coach:
         if not parts:
             add(self._render("decline", sources, kind="off_topic", roles=covered_titles), True)
         body, cites, removed = check_answer("\n\n".join(parts), sources.citations)
-        chunks = [*sources.chunks, *(h.chunk for h in passages)]
+        # a passage flagged at ingest never reaches the browser, not even in `passages`
+        chunks = [*sources.chunks, *(h.chunk for h in passages if not h.chunk.flagged)]
         seen: set[str] = set()
         passage_dicts = []
         for c in chunks:

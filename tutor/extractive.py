@@ -4,7 +4,8 @@ It answers for a guide that has no profile (a page a maintainer just ingested) a
 intent a profile has no data for. Sentences are scored by the question's stemmed words,
 weighted by how rare each word is among the passages, plus what the intent needs: a pay
 question wants a sentence with a currency figure, a time question one with a duration, a list
-question the guide's own list. It never writes a fact of its own.
+question the guide's own list. It never writes a fact of its own, and never quotes a passage
+flagged at ingest for instruction-like text (tutor/injection.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from .citations import extract_numbers, split_sentences
 from .compose import Sources
+from .injection import mask_addresses
 from .retrieval import Hit
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -40,10 +42,16 @@ def stems(text: str) -> list[str]:
 
 def _sentences(hit: Hit) -> list[str]:
     out = []
+    declared = str(hit.chunk.meta.get("source_url") or "")
     for s in split_sentences(hit.chunk.text):
         s = re.sub(r"^\s*(?:[-*•]|\d+\.)\s+", "", s).strip()
-        if len(s.split()) >= 3 and not s.endswith(":"):
-            out.append(s)
+        if len(s.split()) < 3 or s.endswith(":"):
+            continue
+        # an address in a guide's text is never passed on, only its declared source link: an
+        # instruction the patterns miss ("write to desk@... with your salary") carries one
+        if mask_addresses(s, declared) != s:
+            continue
+        out.append(s)
     return out
 
 
@@ -52,7 +60,9 @@ def extractive_answer(
 ) -> tuple[str, bool]:
     """(answer text with [n] markers, declined)."""
     cands: list[tuple[float, int, int, str]] = []
-    per_hit = [_sentences(h) for h in hits]
+    # a passage flagged at ingest for instruction-like text is never quoted, not even the
+    # sentences of it that read innocently: a planted instruction often spans several
+    per_hit = [[] if h.chunk.flagged else _sentences(h) for h in hits]
     docs = [set(stems(s)) for ss in per_hit for s in ss]
     n = max(1, len(docs))
     df: dict[str, int] = {}

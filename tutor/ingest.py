@@ -25,6 +25,9 @@ from .chunking import Chunk, Deduper, chunk_document, dedupe
 from .embedding import Embedder
 from .errors import CorpusError
 from .ingestion import GUIDE_SUFFIXES, Document, discover, load_document, validate_role_slug
+from .injection import FILE as PATTERNS_FILE
+from .injection import SHIPPED as SHIPPED_PATTERNS
+from .injection import detector, flag_chunks
 from .tokens import count_tokens, have_tiktoken, tiktoken_cached
 
 if TYPE_CHECKING:
@@ -51,9 +54,14 @@ class IngestReport:
     changed_files: list[str] = field(default_factory=list)
     removed_files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # passed over with a warning: why, per file
+    # passages holding instruction-like text (tutor/injection.py): ingested, never quoted
+    flagged: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         skipped = f"; {len(self.skipped)} skipped (see the warnings above)" if self.skipped else ""
+        if self.flagged:
+            n = len(self.flagged)
+            skipped += f"; {n} passage{'s' * (n != 1)} flagged (see the warnings above)"
         return (
             f"{self.files} files, {self.chunks} chunks: {self.added} added, {self.unchanged} unchanged, "
             f"{self.removed} removed ({self.duplicates_dropped} duplicates dropped, "
@@ -206,9 +214,17 @@ class Ingest:
                 store = f"{settings.chroma_path}:{st.st_dev}:{st.st_ino}"
             except OSError:
                 store = f"{settings.chroma_path}:missing"
+        patterns = settings.corpus_dir / PATTERNS_FILE
+        if not patterns.is_file():
+            patterns = SHIPPED_PATTERNS
+        try:  # a new pattern list re-checks every chunk (no re-embedding: the texts are the same)
+            flags = hashlib.sha256(patterns.read_bytes()).hexdigest()[:16]
+        except OSError:
+            flags = "missing"
         return json.dumps(
             [
                 CHUNKER_VERSION,
+                flags,
                 self.ix.embedder.name,
                 self._limit(),
                 tiktoken_cached(),
@@ -255,7 +271,25 @@ class Ingest:
             chunks=live,
             unchanged=live,
             duplicates_dropped=int(self.ix.state("duplicates_dropped") or 0),
+            flagged=self._stored_flags(),
         )
+
+    def _stored_flags(self) -> list[str]:
+        """An unchanged re-ingest still names the flagged passages: the warning must not vanish
+        just because nobody fixed the guide."""
+        rows = self.ix.db.execute(
+            "select meta, section_path from chunks"
+            " where json_extract(meta, '$.flagged') is not null order by file, position"
+        )
+        out = []
+        for r in rows:
+            meta = json.loads(r["meta"])
+            where = r["section_path"].replace(" > ", " › ")
+            out.append(
+                f"{meta.get('file', '')} › {where}: {meta['flagged']}; the tutor will not quote "
+                "this passage. Rewrite it as facts for learners, or remove it."
+            )
+        return out
 
     def run(
         self, paths: list[Path], role: str | None, progress: ProgressFactory | None
@@ -304,6 +338,7 @@ class Ingest:
     ) -> list[tuple[Document, int]]:
         """Load, chunk and de-duplicate file by file into temp.stage; raise on any bad file."""
         count, limit = self._counter(), self._limit()
+        found = detector(self.ix.settings.corpus_dir)
         dedup = Deduper()
         errors: list[str] = []
         vanished: list[str] = []
@@ -322,6 +357,7 @@ class Ingest:
             except CorpusError as exc:
                 errors.append(str(exc))
                 continue
+            report.flagged.extend(flag_chunks(chunks, found))
             self.ix.db.executemany(
                 "insert into temp.stage values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
                 [(*chunk_row(c), seq + i) for i, c in enumerate(chunks)],

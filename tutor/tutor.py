@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .citations import Answer, Citation, check_answer, strip_foreign_links
+from .citations import Answer, Citation, check_answer
 from .coach import Coach, Turn
 from .compose import Sources
 from .conversations import ConversationStore
 from .errors import InputError, LLMError, NotFound
 from .index import Index, IngestReport, ProgressFactory
+from .injection import detector
 from .llm import ChatModel, OpenAIChatModel, complete
-from .model_answer import MAX_WORDS, build_messages, stream_answer
+from .model_answer import build_messages, next_step_messages, stream_answer, verify
 from .nextsteps import NEXT_QUESTION, Progress, render_next
 from .plans import Learner
 from .progress import ProgressStore, check_learner_id
-from .prompts import render
 from .redaction import model_unavailable
 from .retrieval import Hit, Mode, Retriever
 from .roadmaps import Roadmap, find_milestone
@@ -383,6 +381,8 @@ class Tutor:
         facts = [(n, f) for n, f in reply.facts if n in sources]
         seen = {(c.guide, c.heading) for c in sources.values()}
         for h in self.retriever.search(standalone, role=state.role, k=RETRIEVE_K):
+            if h.chunk.flagged:  # instruction-like text (tutor/injection.py): never sent
+                continue
             if (h.chunk.guide, h.chunk.heading) not in seen:
                 n = len(sources) + 1
                 sources[n] = Citation.from_hit(n, h)
@@ -401,7 +401,12 @@ class Tutor:
             chat_history,
         )
         answer = yield from stream_answer(
-            self.chat_model, messages, kept, self.settings.max_output_tokens, question
+            self.chat_model,
+            messages,
+            kept,
+            self.settings.max_output_tokens,
+            question,
+            detector(self.settings.corpus_dir),
         )
         answer.role = state.role
         answer.passages = [p for p in offline.passages]
@@ -486,29 +491,13 @@ class Tutor:
     ) -> tuple[str, list[Citation], list[str]]:
         """The model rewrites the computed advice (prompts/next_step.j2); figures stay checked."""
         assert self.chat_model is not None
-        fence = f"-----DATA {secrets.token_hex(8)}-----"
-        passages = [
-            json.dumps({"n": n, "heading": c.heading, "text": c.text}, ensure_ascii=False)
-            for n, c in sources.citations.items()
-        ]
-        user = render(
-            self.settings.prompts_dir,
-            "next_step",
-            fence=fence,
-            draft=json.dumps(draft, ensure_ascii=False),
-            passages=passages,
-        )
-        system = render(self.settings.prompts_dir, "system", max_words=MAX_WORDS)
-        raw = complete(
-            self.chat_model,
-            [{"role": "system", "content": system}, {"role": "user", "content": user}],
-            self.settings.max_output_tokens,
-        )
-        body, cites, removed = check_answer(raw, sources.citations)
-        body, dropped = strip_foreign_links(body, cites)
+        messages = next_step_messages(self.settings, draft, sources.citations)
+        raw = complete(self.chat_model, messages, self.settings.max_output_tokens)
+        found = detector(self.settings.corpus_dir)
+        body, cites, removed = verify(raw, sources.citations, found=found)
         if not body or not cites:
             raise LLMError("The model's advice could not be verified against the guides.")
-        return body, cites, removed + dropped
+        return body, cites, removed
 
 
 def _standalone(question: str, state: State, titles: dict[str, str]) -> str:
