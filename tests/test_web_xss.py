@@ -195,7 +195,9 @@ def test_model_output_vectors_never_execute(browser: Any, hostile_index: Index) 
         f"{len(result['executed'])} executed"
     )
     assert model.calls
-    assert len(got) >= 60
+    # most vectors must reach the page for this to test rendering at all; the answer check
+    # now removes a few first (links other than a guide's source_url, instruction-like lines)
+    assert len(got) >= 55
     assert_nothing_ran(result)
 
 
