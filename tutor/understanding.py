@@ -15,32 +15,18 @@ or country they ask about, so it carries to a role added tomorrow.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .knowledge import Examples, Knowledge
+from .intent_model import FILL, FOLLOWUP, MIN_SCORE, IntentModel
+from .knowledge import Knowledge
 from .taxonomy import Gazetteer, Match, fold, words
 
 log = logging.getLogger(__name__)
 
-# Stand-ins for slot values, on both sides of the classifier.
-FILL = {
-    "role": "manager",
-    "other_role": "engineer",
-    "region": "germany",
-    "level": "senior",
-    "background": "teacher",
-    "hours": "10",
-}
-_PLACEHOLDER = re.compile(r"\{(" + "|".join(FILL) + r")\}")
 OUT_OF_SCOPE = ("legal", "visa", "medical", "off_topic")
 # after these, the next words name a field of work: "i work in retail sales"
 _DOMAIN_CUE = re.compile(
@@ -49,15 +35,6 @@ _DOMAIN_CUE = re.compile(
 )
 # what a learner who has just said what they do means by "is it right for me?"
 _SWITCH_LIKE = {"fit", "overview", "career_path"}
-FOLLOWUP = "followup"  # a turn that only changes a slot: "what about Germany?"
-_TOP_K = 3
-# Regularisation, from 5-fold cross-validation on the examples: 0.80 accuracy at C=1, 0.835 at 16.
-_C = 16.0
-# Below this similarity to its nearest examples, a clause is like nothing a learner asks...
-MIN_SCORE = 0.40
-# ...unless the classifier is this sure of it and it is not far off either.
-SURE = 0.45
-FAR = 0.25
 # A comparison's dimension (pay, a day, outlook) counts from this probability.
 DIMENSION = 0.15
 _HOURS = re.compile(
@@ -453,124 +430,3 @@ def _merge(results: list[list[tuple[str, float]]]) -> dict[str, float]:
 
 
 # --- the classifier -----------------------------------------------------------------------------
-
-
-def training_texts(examples: Examples) -> tuple[list[str], list[str]]:
-    """(texts, labels) with placeholders replaced by the stand-ins queries get."""
-    texts: list[str] = []
-    labels: list[str] = []
-    for intent, items in sorted(examples.intents.items()):
-        for ex in items:
-            texts.append(_delex_example(ex))
-            labels.append(intent)
-    for ex in examples.followups:
-        texts.append(_delex_example(ex))
-        labels.append(FOLLOWUP)
-    return texts, labels
-
-
-def _delex_example(text: str) -> str:
-    return " ".join(words(_PLACEHOLDER.sub(lambda m: FILL[m.group(1)], text)))
-
-
-class IntentModel:
-    """A small classifier over sentence embeddings of the labelled examples.
-
-    Multinomial logistic regression picks the intent (on the examples it generalises better
-    than nearest neighbours: 69% against 64% exact intent sets on the independent learners
-    eval set); the mean similarity of the closest examples says whether the message is like
-    any example at all, which is how an off-topic message shows itself. Training runs once
-    per examples file and embedder (scikit-learn is imported only then); the weights and the
-    example vectors are cached under TUTOR_HOME, and inference is two matrix products.
-    """
-
-    def __init__(self, examples: Examples, embedder: Any, cache_dir: Path | None) -> None:
-        self.texts, self.labels = training_texts(examples)
-        self.embedder = embedder
-        self.cache_dir = cache_dir
-        self._arrays: dict[str, np.ndarray] | None = None
-        self._lock = threading.Lock()
-        self.intents = sorted(set(self.labels))
-        self._label_idx = {
-            i: np.array([k for k, x in enumerate(self.labels) if x == i]) for i in self.intents
-        }
-
-    def _cache_path(self) -> Path | None:
-        if self.cache_dir is None:
-            return None
-        h = hashlib.sha256(
-            "\n".join(f"{a}\t{b}" for a, b in zip(self.labels, self.texts, strict=True)).encode()
-        )
-        h.update(f"{getattr(self.embedder, 'name', '')}|C={_C}".encode())
-        return self.cache_dir / f"intents-{h.hexdigest()[:16]}.npz"
-
-    @property
-    def arrays(self) -> dict[str, np.ndarray]:
-        with self._lock:
-            if self._arrays is None:
-                self._arrays = self._load_or_train()
-            return self._arrays
-
-    def prepare(self) -> None:
-        """Embed and train now (``tutor ingest`` calls this, so no learner waits for it)."""
-        _ = self.arrays
-
-    def _load_or_train(self) -> dict[str, np.ndarray]:
-        path = self._cache_path()
-        if path is not None and path.exists():
-            try:
-                with np.load(path) as data:
-                    arrays = {k: data[k] for k in ("matrix", "coef", "intercept")}
-                if arrays["matrix"].shape[0] == len(self.texts):
-                    return arrays
-            except (OSError, ValueError, KeyError) as exc:  # a torn write: train again
-                log.warning("ignoring a broken intent cache %s: %s", path, exc)
-        if not self.texts:
-            return {
-                "matrix": np.zeros((0, 1), np.float32),
-                "coef": np.zeros((0, 1)),
-                "intercept": np.zeros(0),
-            }
-        matrix = np.asarray(self.embedder.embed_documents(self.texts), dtype=np.float32)
-        from sklearn.linear_model import LogisticRegression
-
-        clf = LogisticRegression(C=_C, max_iter=3000).fit(matrix, self.labels)
-        assert list(clf.classes_) == self.intents
-        arrays = {
-            "matrix": matrix,
-            "coef": clf.coef_.astype(np.float32),
-            "intercept": clf.intercept_.astype(np.float32),
-        }
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp.npz")
-            np.savez(tmp, **arrays)
-            tmp.replace(path)  # atomic: a crash never leaves half a cache
-        return arrays
-
-    def classify_many(self, clauses: Sequence[str]) -> list[list[tuple[str, float]]]:
-        """Per clause: intents ranked by probability, each scored by the clause's closeness.
-
-        The ranking comes from the classifier; the score is how close the clause is to the
-        examples (the mean similarity of its nearest ones), so a message unlike anything a
-        learner asks scores low whatever its label.
-        """
-        if not self.texts:
-            return [[("off_topic", 0.0)] for _ in clauses]
-        a = self.arrays
-        q = np.asarray([self.embedder.embed_query(c) for c in clauses], dtype=np.float32)
-        logits = q @ a["coef"].T + a["intercept"]
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        sims = q @ a["matrix"].T
-        out = []
-        for p_row, s_row in zip(probs, sims, strict=True):
-            near = float(np.sort(s_row)[-_TOP_K:].mean())
-            ranked = sorted(zip(self.intents, p_row.tolist(), strict=True), key=lambda x: -x[1])
-            # confident on a near-enough clause ("did all the product depth stuff, next?"), or
-            # near the examples at all: either way the best label is a reading of the message
-            sure = ranked[0][1] >= SURE and near >= FAR
-            score = max(near, MIN_SCORE) if sure else near
-            out.append([(i, score if k == 0 else near * p) for k, (i, p) in enumerate(ranked)])
-        return out
