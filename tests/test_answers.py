@@ -55,6 +55,15 @@ ANSWERED = [
         "How many years of experience does a junior customer support manager need?",
         ("1–3 years",),
     ),
+    # the tier a question names is answered first, whether by level or by description
+    Q("how many years before i could direct a support department?", ("10+ years",)),
+    Q("How long until I could be a strategic or enterprise CSM?", ("2–4 years",)),
+    # a question like no labelled example, about one fact: that fact is the answer
+    Q("By how much did the telecom manager cut inbound tickets?", ("30%",)),
+    # what a guide says of its own sources
+    Q("How many salary reports is the Glassdoor figure for CSMs based on?", ("31,467",)),
+    Q("Which sources does the career guide's Europe salary chart credit?", ("StepStone",)),
+    Q("Which employers pay CSMs best?", ("large software and platform companies",)),
     # skills, tools, roadmap
     Q(
         "What tools does a customer support manager use?",

@@ -35,6 +35,7 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
 FENCE = "-----DATA 0123456789abcdef-----"
 CSM = "customer-success-manager"
+SUP = "customer-support-manager"
 
 QUESTION = "How much does a customer success manager make in Germany?"
 PROGRESS = (
@@ -250,6 +251,34 @@ ASKS = {
         role="customer-support-manager",
         text="What does a customer support manager earn?",
     ),
+    # every other answer template, so that a wording change is a reviewable diff
+    "support-time-tier": Ask(
+        intent="time",
+        role=SUP,
+        level="entry",
+        text="How many years of experience does a junior support manager need?",
+    ),
+    "start": Ask(intent="start", role=CSM, text="where do i even start"),
+    "portfolio": Ask(intent="portfolio", role=CSM, text="what goes in my portfolio"),
+    "career_path": Ask(intent="career_path", role=SUP, text="where can this job lead?"),
+    "compare": Ask(
+        intent="compare",
+        role=CSM,
+        roles=[CSM, SUP],
+        text="customer success vs customer support manager?",
+    ),
+    "day": Ask(intent="day", role=CSM, text="what does a typical day look like?"),
+    "education": Ask(intent="education", role=SUP, text="do I need a degree?"),
+    "fit": Ask(intent="fit", role=CSM, text="is this job right for me?"),
+    "glossary": Ask(intent="glossary", role=CSM, text="what's a QBR?"),
+    "interview": Ask(intent="interview", role=SUP, text="how do I prepare for interviews?"),
+    "myths": Ask(intent="myths", role=CSM, text="won't AI replace CSMs?"),
+    "outlook": Ask(intent="outlook", role=SUP, text="is the job market growing?"),
+    "overview": Ask(intent="overview", role=CSM, text="what does a CSM do?"),
+    "roadmap": Ask(intent="roadmap", role=CSM, text="show me the roadmap"),
+    "sources": Ask(intent="sources", role=CSM, text="where do your figures come from?"),
+    "tools": Ask(intent="tools", role=SUP, text="which tools should I learn?"),
+    "workplace": Ask(intent="workplace", role=CSM, text="can I work remotely?"),
 }
 
 
@@ -401,3 +430,15 @@ def test_json_lines_round_trip(shipped: Tutor, model_data: Any) -> None:
     for n, c in kept.items():
         assert decoded[n]["text"] == c.text and decoded[n]["heading"] == c.heading
     assert json.dumps(decoded[1]["text"], ensure_ascii=False) in messages[-1]["content"]
+
+
+def test_focused_answer_snapshot(shipped: Tutor) -> None:
+    """A question that turns on one profile fact: the lead (prompts/answers/lead.j2) first."""
+    ans = shipped.ask("By how much did the telecom manager cut inbound tickets?", role=SUP)
+    check_snapshot("answers/focused", with_citations(ans))
+    assert "30%" in ans.answer.split("\n")[0]
+
+
+def with_citations(ans: Any) -> str:
+    cites = [f"[{c.n}] {c.guide} › {c.heading}" for c in ans.citations]
+    return ans.answer.strip() + "\n\n---\n" + "\n".join(cites) + "\n"

@@ -70,6 +70,20 @@ def test_a_role_in_the_self_description_is_a_background(shipped: Tutor) -> None:
     assert u.background == "customer support manager"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can i work remotely as a csm",  # asks about the role: "can i work ... as"
+        "how many months till im job ready for csm",  # "for csm" is the goal, not the job
+        "i'm ready to become a csm, where do i start",
+    ],
+)
+def test_the_target_role_is_not_read_as_a_background(shipped: Tutor, question: str) -> None:
+    u = shipped.coach.understand(question)
+    assert u.roles == ["customer-success-manager"], u
+    assert u.background is None
+
+
 def test_another_job_title_is_another_role(shipped: Tutor) -> None:
     u = shipped.coach.understand("What does a nurse earn in France?")
     assert u.other_roles == ["nurse"] and not u.roles and u.region == "France"

@@ -20,6 +20,7 @@ import numpy as np
 from .citations import Answer, check_answer, split_sentences
 from .compose import Sources, cited, fit_render, lower_first, render_answer, say
 from .extractive import extractive_answer
+from .focus import FOCUS_MIN, focus, rank
 from .index import Index
 from .knowledge import Knowledge, KnowledgeStore
 from .plans import Ask, Context, Learner, Plan, has_data, plan_for
@@ -38,12 +39,19 @@ from .understanding import (
 )
 
 log = logging.getLogger(__name__)
+# How close (embedder) a guide sentence must be to the question to lead the answer.
+SENTENCE_MIN = 0.55
+# Below this probability the classifier's best intent is a guess.
+UNSURE = 0.3
 
 MAX_INTENTS = 3  # a run-on with more questions gets its first three answered
 BUDGET = 190  # words: an answer stays within 200 with its framing
 LONG_BUDGET = 300  # a learning path or roadmap overview may be longer
 LONG_INTENTS = {"start", "roadmap"}
-GENERIC_DF = 6  # a word in this many labelled examples names a kind of question
+# A word in this share of the labelled examples names a kind of question ("portfolio", "learn",
+# "salary"); rarer ones ("technical", "churn", "QBR") name what it is about. A share, not a
+# count, so that adding examples does not turn content words into generic ones.
+GENERIC_SHARE = 0.012
 Search = Callable[[str, str | None, int], list[Hit]]
 
 
@@ -189,7 +197,7 @@ class Coach:
                 total = LONG_BUDGET if intent in LONG_INTENTS else BUDGET
                 share = max(60, total // (len(intents) * max(1, len(per_role))))
                 for slug in per_role:
-                    text, declined, hits = self._part(
+                    text, declined, hits, focused = self._part(
                         intent,
                         slug,
                         state,
@@ -203,7 +211,8 @@ class Coach:
                         budget=share,
                     )
                     passages.extend(hits)
-                    if text and not declined and len(per_role) == 1 and slug in k.profiles:
+                    single = len(per_role) == 1 and slug in k.profiles
+                    if text and not declined and single and not focused:
                         text, more = self._with_also(u, text, k.profiles[slug], k, sources, slug)
                         passages.extend(more)
                     add(text, declined)
@@ -250,7 +259,8 @@ class Coach:
                 for ex in items:
                     for w in set(stem_all(words(ex))):
                         df[w] = df.get(w, 0) + 1
-            self._generic = (k.fingerprint, {w for w, n in df.items() if n >= GENERIC_DF})
+            least = GENERIC_SHARE * sum(len(v) for v in k.examples.intents.values())
+            self._generic = (k.fingerprint, {w for w, n in df.items() if n >= least})
         return self._generic[1]
 
     def _with_also(
@@ -262,11 +272,10 @@ class Coach:
         sources: Sources,
         slug: str,
     ) -> tuple[str, list[Hit]]:
-        """Add the profile fact that covers what the question names and the answer left out.
+        """Lead with a guide sentence that covers what the question names and the answer
+        left out, when no profile field holds it ("which BLS codes do employers use?").
 
-        "Which signals should the health-score project track?" is a portfolio question, but
-        its answer is in the project's description; "which metrics will an interviewer ask
-        about?" is an interview question answered by the metrics the guides list.
+        A profile fact the question turns on is found before rendering (tutor/focus.py).
         """
         lex = self.understander().lex
         skip = lex.function_words | self._generic_words(k) | self._role_stems(k)
@@ -274,32 +283,17 @@ class Coach:
         missing = asked - set(stem_all(words(text)))
         if not missing:
             return text, []
-        facts = [
-            (f, set(stem_all(words(f.describe()))))
-            for path, f in profile.facts()
-            if not path.startswith(("pay", "time"))  # figures have their own plans and checks
-        ]
+        stems = [set(stem_all(words(f.describe()))) for _, f in profile.facts()]
         # a word most facts use ("customer") says little; one in a fact or two says a lot
-        df = {w: sum(1 for _, st in facts if w in st) for w in missing}
+        df = {w: sum(1 for st in stems if w in st) for w in missing}
         weight = {w: (2.0 if df[w] <= 2 else 1.0 if df[w] <= 6 else 0.0) for w in missing}
         need = max(2.0, sum(weight.values()) / 2)
-        best: tuple[float, Any] | None = None
-        for fact, st in facts:
-            score = sum(weight[w] for w in missing & st)
-            if score >= need and (best is None or score > best[0]):
-                best = (score, fact)
-        if best is not None:
-            fact = best[1]
-            if sources.cite(fact) in text and say(fact)[:40].lower() in text.lower():
-                return text, []  # already said
-            line = cited("Also relevant: " + lower_first(say(fact)), sources.cite(fact))
-            return f"{text}\n\n{line}", []
         # the guides' own sentences, for what no profile field holds ("which BLS codes?")
         hits = self.search(u.text, slug, 4)
         found: tuple[float, str, Hit] | None = None
         for hit in hits:
             for s in split_sentences(hit.chunk.text):
-                if len(s.split()) < 6 or s.endswith(":"):
+                if len(s.split()) < 6 or s.endswith(":") or s.lstrip().startswith(("-", "*")):
                     continue
                 score = sum(weight[w] for w in missing & set(stem_all(words(s))))
                 if score >= need and (found is None or score > found[0]):
@@ -307,9 +301,11 @@ class Coach:
         if found is None:
             return text, hits
         _, s, hit = found
-        if s[:40].lower() in text.lower():
+        # shared words are not enough: "does the BLS track CSMs?" and "a track record
+        # matters more than the degree" share "track"
+        if s[:40].lower() in text.lower() or self.similar(u.text, [s])[0] < SENTENCE_MIN:
             return text, hits
-        return f"{text}\n\n{cited('Also relevant: ' + s, sources.cite_hit(hit))}", hits
+        return f"{cited(s, sources.cite_hit(hit))}\n\n{text}", hits
 
     def _role_stems(self, k: Knowledge) -> set[str]:
         names = [n for v in k.role_aliases(self.guide_roles()).values() for n in v]
@@ -358,14 +354,16 @@ class Coach:
         brief: bool,
         heading: str | None,
         budget: int = 200,
-    ) -> tuple[str, bool, list[Hit]]:
+    ) -> tuple[str, bool, list[Hit], bool]:
+        """One intent's answer for one role: (text, declined, passages searched, whether it
+        turned on a profile fact)."""
         profile = k.profiles.get(slug)
         # a heading line of its own, ending in a colon: it frames, it claims nothing
         prefix = f"**{heading}:**\n" if heading else ""
         if profile is None or not has_data(intent, profile):
             hits = self.search(u.text, slug, 6)
             text, declined = extractive_answer(u.text, intent, hits, sources, brief=brief)
-            return (prefix + text if text else ""), declined, hits
+            return (prefix + text if text else ""), declined, hits, False
         ask = Ask(
             intent=intent,
             role=slug,
@@ -381,6 +379,10 @@ class Coach:
             brief=brief,
             wants_first=bool(re.search(r"\bfirst\b|\border\b|\bstart\b", u.clean)),
         )
+        skip = self.understander().lex.function_words | self._generic_words(k)
+        skip |= self._role_stems(k)
+        found = focus(rank(u.clean, ask.delexed, profile, self.similar, skip))
+        ask.focus = found.fact if found else None
         ctx = Context(
             profile,
             k.roadmaps.get(profile.roadmap or slug),
@@ -390,12 +392,30 @@ class Coach:
             profiles=k.profiles,
         )
         plan = plan_for(ask, ctx)
+        guess = not brief and u.confidence < UNSURE and not plan.abstained
+        if found and guess and found.score >= FOCUS_MIN and not _in_plan(plan.template, found.path):
+            # the intent was a guess and the fact is not ("by how much did the telecom manager
+            # cut inbound tickets?" reads as pay at 0.22): the fact is the answer
+            kind = type(found.fact).__name__
+            return (
+                prefix + self._render("lead", sources, fact=found.fact, kind=kind),
+                False,
+                [],
+                True,
+            )
         data = {**plan.data, "role": views[slug]}
         data.pop("brief", None)
         text = fit_render(
             self.settings.prompts_dir, plan.template, sources, budget, brief=brief, **data
         )
-        return (prefix + text if text else ""), plan.abstained, []
+        if text and found and not plan.abstained and not _in_plan(plan.template, found.path):
+            said = lower_first(say(found.fact))[:50].lower()
+            if said not in text.lower():
+                # the answer did not say what the question turns on: say it first
+                kind = type(found.fact).__name__
+                lead = self._render("lead", sources, fact=found.fact, kind=kind)
+                text = f"{lead}\n\n{text}"
+        return (prefix + text if text else ""), plan.abstained, [], found is not None
 
     def _render(
         self,
@@ -450,6 +470,19 @@ class Coach:
             given=given,
             roles=[v.title for v in views.values()],
         )
+
+
+# The profile sections a template itself leads with when the question turns on one of their
+# facts (prompts/answers/portfolio.j2, career_path.j2).
+_FOCUS_AWARE = {
+    "portfolio": ("portfolio.projects",),
+    "career_path": ("related",),
+    "time": ("ladder",),
+}
+
+
+def _in_plan(template: str, path: str) -> bool:
+    return path.startswith(_FOCUS_AWARE.get(template, ()))
 
 
 def _with_background(learner: Learner, state: State, k: Knowledge) -> Learner:

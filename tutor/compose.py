@@ -221,6 +221,15 @@ def say(fact: Any) -> str:
     return fact.describe()
 
 
+def adds_to(extra: str, text: str) -> bool:
+    """Whether a fact's extra field says something its text does not: "952 open jobs in
+    Germany" adds nothing to "Glassdoor listed 952 open CSM jobs in Germany"."""
+    nums = re.findall(r"\d[\d,.]*", extra)
+    if nums:
+        return any(n not in text for n in nums)
+    return extra.casefold() not in text.casefold() and extra.casefold() != "growing"
+
+
 def cited(text: str, marks: str) -> str:
     """ "text [n]." whatever punctuation the text ended with."""
     body = text.strip().rstrip(".!?;: ")
@@ -228,6 +237,7 @@ def cited(text: str, marks: str) -> str:
 
 
 HELPERS: dict[str, Any] = {
+    "adds_to": adds_to,
     "cited": cited,
     "say": say,
     "oxford": oxford,

@@ -175,15 +175,16 @@ class IntentModel:
                 out[r] /= norm
         return out * _LEXICAL_WEIGHT
 
-    def classify_many(self, clauses: Sequence[str]) -> list[list[tuple[str, float]]]:
-        """Per clause: intents ranked by probability, each scored by the clause's closeness.
+    def classify_many(self, clauses: Sequence[str]) -> list[list[tuple[str, float, float]]]:
+        """Per clause: (intent, score, probability), ranked by probability; the score is the
+        clause's closeness.
 
         The ranking comes from the classifier; the score is how close the clause is to the
         examples (the mean similarity of its nearest ones), so a message unlike anything a
         learner asks scores low whatever its label.
         """
         if not self.texts:
-            return [[("off_topic", 0.0)] for _ in clauses]
+            return [[("off_topic", 0.0, 1.0)] for _ in clauses]
         a = self.arrays
         q = np.asarray([self.embedder.embed_query(c) for c in clauses], dtype=np.float32)
         features = np.hstack([q, self._lexical(clauses)])
@@ -200,5 +201,5 @@ class IntentModel:
             # near the examples at all: either way the best label is a reading of the message
             sure = ranked[0][1] >= SURE and near >= FAR
             score = max(near, MIN_SCORE) if sure else near
-            out.append([(i, score if k == 0 else near * p) for k, (i, p) in enumerate(ranked)])
+            out.append([(i, score if k == 0 else near * p, p) for k, (i, p) in enumerate(ranked)])
         return out

@@ -53,6 +53,7 @@ class Ask:
     clauses: list[str] = field(default_factory=list)  # the question's parts, as the learner wrote
     brief: bool = False  # one part of a multi-part answer: keep it short
     wants_first: bool = False  # "which should I learn first"
+    focus: Any = None  # the profile fact the question turns on (tutor/focus.py)
 
 
 @dataclass
@@ -232,6 +233,12 @@ class Context:
     story_threshold: float = 0.45
 
 
+WORKPLACE_ITEMS = 4
+REGION_BONUS = 0.1
+# A question this close to a tier's description asks about that tier.
+TIER_MIN = 0.6
+
+
 def plan_for(ask: Ask, ctx: Context) -> Plan:
     p, tax, learner = ctx.profile, ctx.taxonomy, ctx.learner
     story, score = closest_transition(p, learner, ctx.similar, tax)
@@ -242,6 +249,8 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         "brief": ask.brief,
         "story": story if close else None,
         "roadmap": ctx.roadmap,
+        "focus": ask.focus,
+        "focus_kind": type(ask.focus).__name__ if ask.focus is not None else "",
     }
     plan_hours = _plan_hours(p, ctx.roadmap)
     if ask.intent == "pay":
@@ -255,7 +264,17 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         data.update(pace=_pace(plan_hours, learner), fast_note=fast_note)
         # "how long until I'm a senior or strategic one?": the experience senior roles take
         data["senior"] = p.time.senior if ask.level in ("senior", "head", "top") else []
-        data["experience"] = p.time.senior
+        # "how many years does a junior one need?": that tier first, then the ladder
+        tier = next((d for d in p.time.senior if ask.level and d.level == ask.level), None)
+        if tier is None and ctx.similar is not None and ask.text and p.time.senior:
+            # "until I could be a strategic or enterprise CSM?" names the tier, not a level
+            sims = ctx.similar(ask.text, [d.who or "" for d in p.time.senior])
+            best = max(range(len(sims)), key=sims.__getitem__)
+            tier = p.time.senior[best] if sims[best] >= TIER_MIN else None
+        data["tier"] = tier
+        data["experience"] = (
+            [tier, *(d for d in p.time.senior if d is not tier)] if tier else p.time.senior
+        )
         return Plan("time", data)
     if ask.intent == "start":
         plan_time = plan_hours[2] if plan_hours else next(iter(p.time.training), None)
@@ -298,10 +317,22 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         "day": {"parts": p.day},
         "education": {"edu": p.education},
         "outlook": {"items": p.outlook},
-        "career_path": {"ladder": p.ladder, "senior": p.time.senior, "related": p.related},
+        "career_path": {
+            "ladder": p.ladder,
+            "senior": p.time.senior,
+            "related": p.related,
+            # "can I move into sales later?": that move answers it, the ladder follows
+            "asked": [
+                r
+                for r in p.related
+                if r is ask.focus
+                or r.title in ask.related
+                or (r.slug and r.slug in ask.roles and r.slug != p.role)
+            ],
+        },
         "fit": {"fit": p.fit, "summary": p.summary},
         "overview": {"summary": p.summary, "duties": p.duties, "day": p.day},
-        "sources": {"guides": _sources(p)},
+        "sources": {"guides": _sources(p), "notes": p.source_notes},
     }
     if ask.intent == "myths":
         return Plan("myths", {**common, "myths": _myths(ask, p, ctx.similar)})
@@ -313,16 +344,23 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
     if ask.intent == "glossary":
         return Plan("glossary", {**common, "terms": _terms(ask, p)})
     if ask.intent in ("workplace", "outlook"):
-        pool = [*p.work_setting, *p.outlook] if ask.intent == "workplace" else [*p.outlook]
-        if ask.region:
-            # "which European cities hire?": what the guides say about that region comes first
-            here = [f for f in pool if _mentions_region(f.describe(), ask.region, tax)]
-            pool = here + ([] if here else pool)
-        elif ctx.similar is not None and ask.text and len(pool) > 3:
-            # "is AI killing it?": the trend the question is about before the general demand
+        pool = (
+            [*p.work_setting, *p.outlook, *p.pay_notes]
+            if ask.intent == "workplace"
+            else [*p.outlook]
+        )
+        if ctx.similar is not None and ask.text and len(pool) > 1:
+            # "is AI killing it?": the trend the question is about before the general demand;
+            # "which European cities hire?": what the guides say of that region counts extra
             scores = ctx.similar(ask.delexed or ask.text, [f.describe() for f in pool])
+            if ask.region:
+                scores = [
+                    s + REGION_BONUS * _mentions_region(f.describe(), ask.region, tax)
+                    for s, f in zip(scores, pool, strict=True)
+                ]
             pool = [f for _, f in sorted(zip(scores, pool, strict=True), key=lambda x: -x[0])]
-        return Plan(ask.intent, {**common, "items": pool})
+        # the few closest to the question: every sentence should serve it
+        return Plan(ask.intent, {**common, "items": pool[:WORKPLACE_ITEMS]})
     name = ask.intent if ask.intent in simple else "overview"
     facts: dict[str, Any] = simple[name]
     return Plan(name, {**common, **facts})

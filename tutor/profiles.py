@@ -65,7 +65,9 @@ class Cited(_Strict):
         """The fact in words, for ranking facts by their relevance to a question."""
         parts: list[str] = []
         for name in type(self).model_fields:
-            if name in ("cite", "as_of", "note"):  # notes are for maintainers
+            # notes are for maintainers; aliases are names, not meaning ("sales" made the Sales
+            # Manager entry the nearest fact to "do CSMs get commission?")
+            if name in ("cite", "as_of", "note", "aliases", "slug"):
                 continue
             value = getattr(self, name)
             if isinstance(value, str):
@@ -109,6 +111,7 @@ class Duration(Cited):
     display: str  # "3–9 months"
     hours_per_week: float | None = Field(default=None, gt=0)
     who: str | None = None  # read after the figure: "from zero", "following the roadmap"
+    level: str | None = None  # the seniority tier this experience leads to (taxonomy levels)
     faster_if: str | None = None  # "faster if you already work in support or sales"
     note: str | None = None  # for maintainers; never shown to learners
 
@@ -306,6 +309,7 @@ class Profile(_Strict):
     fit: Fit = Fit()
     advice: list[Text] = []  # the guides' own tips and beginner mistakes
     work_setting: list[Text] = []
+    source_notes: list[Text] = []  # what a guide says of its own sources: samples, chart credits
     glossary: list[Term] = []
 
     @field_validator("role")

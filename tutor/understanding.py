@@ -35,15 +35,23 @@ _DOMAIN_CUE = re.compile(
 )
 # what a learner who has just said what they do means by "is it right for me?"
 _SWITCH_LIKE = {"fit", "overview", "career_path"}
-# A comparison's dimension (pay, a day, outlook) counts from this probability.
-DIMENSION = 0.15
+# A comparison's dimension (pay, a day, skills) is the clause's next intent when it holds at
+# least half of the probability "compare" leaves, and is not negligible itself.
+DIMENSION = 0.5
+DIMENSION_MIN = 0.02
 _HOURS = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:-|to)?\s*(\d+(?:\.\d+)?)?\s*(?:h|hrs?|hours?)\b\s*"
     r"(?:(?:a|an|per|/|each|every)\s*)?(week|wk|day|night|evening)?",
 )
 # After these words, the next few describe the learner: "i'm a teacher", "coming from sales".
+# "can i work remotely as a csm" asks about the role; it says nothing of the learner's job
+_MODAL = "".join(
+    rf"(?<!\b{m} )"
+    for m in ("can", "could", "should", "would", "will", "do", "might", "may", "must")
+)
 _FIRST_PERSON = re.compile(
-    r"\b(?:(?:i'm |i am )?(?:switching|moving|transitioning|changing careers?|coming) from|"
+    _MODAL
+    + r"\b(?:(?:i'm |i am )?(?:switching|moving|transitioning|changing careers?|coming) from|"
     r"i'm(?: currently| now| still)?(?: working)?(?: as| in)?|i am(?: a| an)?|i work(?: as| in| at)?|"
     r"i've been(?: working)?(?: as| in)?|i was(?: a| an)?|i do|currently|coming from|come from|"
     r"(?:switching|moving|transitioning|changing careers?) from|background in|"
@@ -73,9 +81,13 @@ class Understanding:
     level: str | None = None
     background: str | None = None
     about_me: str | None = None  # the learner's own words about themselves
+    statements: list[str] = field(default_factory=list)  # the parts that ask nothing
     hours: float | None = None
     followup: bool = False
     clauses: list[tuple[str, str, float]] = field(default_factory=list)
+    # the classifier's probability for its best reading: low when the question is like no
+    # labelled example ("by how much did the telecom manager cut inbound tickets?", 0.22)
+    confidence: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -189,9 +201,13 @@ class Understander:
         results = self.model.classify_many(delexed)
         picked = [(c, r[0][0], r[0][1]) for c, r in zip(delexed, results, strict=True)]
         u.clauses = picked
+        u.confidence = max((r[0][2] for r in results if r), default=0.0)
         u.scores = _merge(results)
         mine = [c for c in clauses if _FIRST_PERSON.search(" ".join(self.lex.normalise(c)))]
         u.about_me = mine[0] if mine else None
+        if u.about_me is None and u.background:
+            # "been a call centre agent 3 yrs, ...": the statement that names their job
+            u.about_me = next((x for x in u.statements if u.background in fold(x)), None)
         # a clause that only tells us about the learner ("im in retail sales") is context when
         # another clause asks something
         asking = [
@@ -208,9 +224,12 @@ class Understander:
         # the clause's next most likely intent
         for p, ranked in zip(picked, results, strict=False):
             if p[1] == "compare" and p in chosen and len(ranked) > 1:
-                second, weight = ranked[1]
+                second, _, prob = ranked[1]
+                rest = 1.0 - ranked[0][2]
                 skip = (*OUT_OF_SCOPE, FOLLOWUP, "greeting", *intents)
-                if weight >= DIMENSION * p[2] and second not in skip:
+                # most of what is not "compare" ("compare their pay": pay 0.058 of 0.091);
+                # "what's the difference?" spreads its 0.006 over many intents
+                if prob >= DIMENSION_MIN and prob >= DIMENSION * rest and second not in skip:
                     intents.append(second)
         if FOLLOWUP in intents and len(intents) > 1:
             intents.remove(FOLLOWUP)
@@ -243,15 +262,56 @@ class Understander:
             out.update(range(0, toks.index("here", 1)))
         return out
 
+    def _statements(self, text: str, toks: list[str]) -> tuple[set[int], list[str]]:
+        """Token positions, and the texts, of the message's statements: the parts that ask
+        nothing ("been a call centre agent 3 yrs, how do i get to support manager").
+
+        A learner says what they do in a statement, often without "I'm a": "barista here",
+        "I manage 5 people in a call center as a shift lead" (past the five words after the
+        cue that :meth:`_self_window` reads). Each statement counts from its first word to the
+        next clause break ("...and want to", "into"), leading breaks skipped ("I'm leaving the
+        army": the army is the background, not "leaving").
+        """
+        pieces = re.findall(r"[^.!?;,]+[.!?;,]*", text)
+        out: set[int] = set()
+        said: list[str] = []
+        at = 0
+        for piece in pieces:
+            ptoks = self.lex.normalise(piece)
+            body = piece.strip()
+            asks = body.endswith("?") or bool(_ASKS.match(body))
+            if not asks and len(ptoks) >= 2:
+                begun = False
+                for i, w in enumerate(ptoks):
+                    if w in self.lex.breaks:
+                        if begun:
+                            break
+                        continue
+                    if w not in self.lex.function_words:
+                        begun = True
+                    out.add(at + i)
+                said.append(body.rstrip(".!;, "))
+            at += len(ptoks)
+        if at != len(toks):  # a spelling expanded across a split: trust only the cue windows
+            return set(), []
+        if not any(p.strip().endswith("?") or _ASKS.match(p.strip()) for p in pieces):
+            # nothing asks, so the message is the question, typed without a question mark:
+            # "software engineer salary in bangalore" is about that job, not the learner's
+            return set(), []
+        return out, said
+
     def _slots(self, text: str, toks: list[str], u: Understanding) -> bool:
         lex = self.lex
-        mine = self._self_window(toks)
+        cue = self._self_window(toks)
+        stated, u.statements = self._statements(text, toks)
+        # roles only from the cue window: "I want to be a CSM, where do I start" states a goal
+        mine = cue | stated
         taken: set[int] = set()
         roles = lex.roles.find(toks)
         # "i'm a customer support manager, can i move into customer success?": the first role
         # is the learner's background, the second the role they ask about
-        own = [m for m in roles if m.start in mine]
-        targets = [m for m in roles if m.start not in mine]
+        own = [m for m in roles if m.start in cue]
+        targets = [m for m in roles if m.start not in cue]
         u.roles = list(dict.fromkeys(m.value for m in targets))
         taken |= _spans(roles)
         # the learner's own background words first: "i've been in b2b sales" is where they come
@@ -283,8 +343,8 @@ class Understander:
         ]
         if candidates:
             u.background = min(candidates, key=lambda m: m.start).value
-        elif mine and _DOMAIN_CUE.search(" ".join(toks)):
-            u.background = self._domain(toks, mine)
+        elif cue and _DOMAIN_CUE.search(" ".join(toks)):
+            u.background = self._domain(toks, cue)
         u.other_roles = list(dict.fromkeys(m.value for m in titles if m.start not in mine))
         levels = [m for m in tax.level_gazetteer.find(toks) if not (_spans([m]) & taken)]
         if levels:
@@ -421,10 +481,10 @@ def _clauses(text: str) -> list[str]:
     return out
 
 
-def _merge(results: list[list[tuple[str, float]]]) -> dict[str, float]:
+def _merge(results: list[list[tuple[str, float, float]]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for ranked in results:
-        for intent, score in ranked:
+        for intent, score, _ in ranked:
             out[intent] = max(out.get(intent, 0.0), score)
     return out
 
