@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from tutor.citations import Answer, extract_numbers, markers, split_sentences
+from tutor.compose import second_person
 from tutor.tutor import Tutor
 
 CSM = "customer-success-manager"
@@ -60,6 +61,17 @@ ANSWERED = [
     Q("How long until I could be a strategic or enterprise CSM?", ("2–4 years",)),
     # a question like no labelled example, about one fact: that fact is the answer
     Q("By how much did the telecom manager cut inbound tickets?", ("30%",)),
+    # a rung of the role's own ladder is that role, not another one
+    Q("How many years before someone becomes a Director of Customer Support?", ("10+ years",)),
+    # a background no story covers is said back to the learner, in their own words
+    Q(
+        "I run the front desk at a hotel and deal with angry guests all day. "
+        "Is customer support manager a sensible next move?",
+        ("you run the front desk at a hotel",),
+        verbatim=False,
+    ),
+    # a worry about the job's future gets the reality and the demand figures
+    Q("chatbots are gonna kill support manager jobs right?", ("routine contacts", "8%")),
     # what a guide says of its own sources
     Q("How many salary reports is the Glassdoor figure for CSMs based on?", ("31,467",)),
     Q("Which sources does the career guide's Europe salary chart credit?", ("StepStone",)),
@@ -369,3 +381,14 @@ def test_the_grounding_check_catches_an_invented_number(answers: dict[str, Answe
     assert unsupported_numbers(forged) == [("It pays ₹99L a year [1].", 9_900_000.0)]
     uncited = Answer(**{**real.__dict__, "answer": "It pays ₹22L a year."})
     assert unsupported_numbers(uncited) == [("It pays ₹22L a year.", 2_200_000.0)]
+
+
+def test_second_person_says_the_learners_words_back() -> None:
+    assert second_person("I'm leaving the army after 8 years; I led a squad") == (
+        "you're leaving the army after eight years; you led a squad"
+    )
+    assert second_person("im a nurse and my shifts are long") == (
+        "you're a nurse and your shifts are long"
+    )
+    # a figure the guides don't hold never reaches the answer
+    assert second_person("I manage 25 people") is None

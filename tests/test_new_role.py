@@ -310,15 +310,6 @@ CASES = [
         ["Job outlook"],
         ["2,860 open implementation roles"],
         id="outlook-job-outlook",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=(
-                "intent classifier (tutor/understanding.py IntentModel over "
-                "corpus/understanding/intents.yaml) reads 'What's the job outlook for <role>?' "
-                "as overview, so the answer is the role summary and duties; the shipped CSM "
-                "gets the same ('What's the job outlook for customer success managers?')"
-            ),
-        ),
     ),
     pytest.param(
         "What does an implementation consultant do?",
@@ -344,18 +335,6 @@ def test_the_new_role_is_answered(
     check(tutor.ask(question), intent, cited, phrases)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "prompts/answers/time.j2 line 19 says 'Your sources differ on how long it takes' "
-        "whenever a profile has two training durations, even both from ONE guide (a plan at "
-        "its hours a week and a from-zero range), and names the source of each through "
-        "Sources.source_of (tutor/compose.py:117); this source, 'Example implementation guide "
-        "2026', holds the figure 2026, which the cited section does not, so check_answer "
-        "(tutor/citations.py:181-186) drops the whole sentence: the answer opens 'Then allow "
-        "3–5 months for the job search itself' and gives no training time at all"
-    ),
-)
 def test_time_states_the_training_from_one_guide(tutor: Tutor, profile: Profile) -> None:
     a = tutor.ask("How long does it take to become an implementation consultant?")
     check(a, "time", ["Time to become job-ready"], [d.display for d in profile.time.training])
@@ -457,15 +436,6 @@ def test_a_term_of_the_trade_on_the_new_roles_page(tutor: Tutor) -> None:
     check(a, "glossary", ["Key terms: go-live, UAT and hypercare"], ["close support"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "with no role named or selected, Coach._roles_for (tutor/coach.py:346) answers for "
-        "sorted(views)[:2], the two shipped roles; a third role is never a candidate, so "
-        "_closest_roles cannot pick the only guide that explains 'hypercare' and the answer "
-        "lists the CSM and support managers' glossaries instead"
-    ),
-)
 def test_a_term_only_the_new_role_uses_needs_no_role(tutor: Tutor) -> None:
     a = tutor.ask("what is hypercare?")
     check(a, "glossary", ["Key terms: go-live, UAT and hypercare"], ["close support"])
@@ -485,16 +455,6 @@ def test_a_term_only_the_new_role_uses_needs_no_role(tutor: Tutor) -> None:
             id="myth-reality",
         ),
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Coach._with_also (tutor/coach.py:293) re-adds as 'Also relevant: ...' the very fact "
-        "the template already said: its 'already said' test compares say(fact)[:40] ('priya "
-        "moved from ...', 'it's a myth that ...') with the template's own wording ('Priya made "
-        "the same move ...', 'No. AI drafts ...'), which never match; the fact should be "
-        "skipped when it is among sources.facts"
-    ),
 )
 def test_a_fact_is_said_once(tutor: Tutor, question: str, once: str) -> None:
     a = tutor.ask(question)

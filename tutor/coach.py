@@ -44,6 +44,7 @@ SENTENCE_MIN = 0.55
 # Below this probability the classifier's best intent is a guess.
 UNSURE = 0.3
 
+MAX_ROLES = 3  # a question naming no role is answered for at most this many
 MAX_INTENTS = 3  # a run-on with more questions gets its first three answered
 BUDGET = 190  # words: an answer stays within 200 with its framing
 LONG_BUDGET = 300  # a learning path or roadmap overview may be longer
@@ -168,6 +169,7 @@ class Coach:
         abstained: list[bool] = []
         passages: list[Hit] = []
         intents = [i for i in state.intents if i != "next"][:MAX_INTENTS] or state.intents[:1]
+        answered: list[str] = []  # the roles the answer is about
         covered_titles = [v.title for v in views.values()]
 
         def add(text: str, declined: bool) -> None:
@@ -184,8 +186,16 @@ class Coach:
             add(self._render("greeting", sources, roles=covered_titles), False)
         else:
             roles = self._roles_for(state, views)
+            if not roles and "pay" not in intents:
+                # "how many years before someone becomes a Director of Customer Support?": a
+                # rung of a covered role's own ladder is that role, not another one (its pay,
+                # which the guides don't give, is still declined as another role's)
+                roles = [
+                    r for r in _ladder_owners(state.related or state.other_roles, k) if r in views
+                ]
             if len(roles) > 1 and not [r for r in state.roles if r in views]:
-                roles = self._closest_roles(u, roles, k)
+                roles = self._closest_roles(u, roles, k)[:MAX_ROLES]
+            answered = roles
             if not roles and (state.other_roles or state.related):
                 add(self._decline_other(state, k, views, sources, intents, turn.page_role), True)
             for i, intent in enumerate(i for i in intents if i not in OUT_OF_SCOPE):
@@ -243,7 +253,7 @@ class Coach:
             engine="offline",
             question=turn.question,
             standalone_question=turn.question,
-            role=state.role,
+            role=state.role or (answered[0] if len(answered) == 1 else None),
             intent=(state.intents or ["general"])[0],
             passages=passage_dicts,
             removed_sentences=removed,
@@ -326,7 +336,7 @@ class Coach:
             hits[slug] = len(asked & vocab)
         best = max(hits.values())
         winners = [r for r in roles if hits[r] == best]
-        return winners if best and len(winners) == 1 else roles
+        return winners if best else roles
 
     def _roles_for(self, state: State, views: dict[str, RoleView]) -> list[str]:
         named = [r for r in state.roles if r in views]
@@ -338,8 +348,9 @@ class Coach:
             return []
         if len(views) == 1:
             return list(views)
-        # no role named or selected: answer for each role the guides cover, briefly
-        return sorted(views)[:2]
+        # no role named or selected: every role the guides cover is a candidate (reply() keeps
+        # those whose profiles use the question's words)
+        return sorted(views)
 
     def _part(
         self,
@@ -410,7 +421,10 @@ class Coach:
         )
         if text and found and not plan.abstained and not _in_plan(plan.template, found.path):
             said = lower_first(say(found.fact))[:50].lower()
-            if said not in text.lower():
+            # cited already, by this part or an earlier one ("Will AI replace CSMs, and is the
+            # market growing?": the myth once, not once per intent)
+            cited = any(f is found.fact for _, f in sources.facts)
+            if said not in text.lower() and not cited:
                 # the answer did not say what the question turns on: say it first
                 kind = type(found.fact).__name__
                 lead = self._render("lead", sources, fact=found.fact, kind=kind)
@@ -479,6 +493,15 @@ _FOCUS_AWARE = {
     "career_path": ("related",),
     "time": ("ladder",),
 }
+
+
+def _ladder_owners(names: list[str], k: Knowledge) -> list[str]:
+    out = []
+    for p in k.profiles.values():
+        rungs = [r.title.casefold() for r in p.ladder]
+        if any(n.casefold() in rung for n in names for rung in rungs):
+            out.append(p.role)
+    return out[:1]
 
 
 def _in_plan(template: str, path: str) -> bool:

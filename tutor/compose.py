@@ -162,6 +162,61 @@ def lower_first(s: str) -> str:
     return s if first[1:] != first[1:].lower() else s[0].lower() + s[1:]
 
 
+_PERSON = {
+    "i'm": "you're",
+    "im": "you're",
+    "i've": "you've",
+    "ive": "you've",
+    "i'd": "you'd",
+    "i'll": "you'll",
+    "i": "you",
+    "me": "you",
+    "my": "your",
+    "mine": "yours",
+    "myself": "yourself",
+    "am": "are",
+    "was": "were",
+}
+_SMALL = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]
+
+
+def second_person(text: str) -> str | None:
+    """The learner's own words about themselves, said back to them ("I run the front desk at a
+    hotel" -> "you run the front desk at a hotel"): a coach shows they listened. Small numbers
+    become words, since a figure in an answer must come from a cited passage; None when a
+    larger one would have to be dropped."""
+    out = []
+    prev = ""
+    for tok in re.findall(r"[\w'’]+|[^\w\s]", text.strip().rstrip(".!")):
+        low = tok.lower().replace("’", "'")
+        if tok.isdigit():
+            if int(tok) >= len(_SMALL):
+                return None
+            tok = _SMALL[int(tok)]
+        elif low in ("am", "was"):
+            tok = _PERSON[low] if prev == "i" else tok
+        elif low in _PERSON:
+            tok = _PERSON[low]
+        out.append(tok)
+        prev = low
+    said = re.sub(r"\s+([^\w\s'’])", r"\1", " ".join(out)).rstrip(";,: ")
+    return said[0].lower() + said[1:] if said else None
+
+
 def sentence(s: str) -> str:
     s = s.strip()
     return s if not s or s[-1] in ".!?" else s + "."
@@ -242,6 +297,7 @@ HELPERS: dict[str, Any] = {
     "say": say,
     "oxford": oxford,
     "lower_first": lower_first,
+    "second_person": second_person,
     "upper_first": upper_first,
     "sentence": sentence,
     "a_an": a_an,
@@ -268,6 +324,13 @@ def render_answer(
     def cite_section(guide: str, heading: str) -> str:
         return sources.cite(Cited(cite=f"{guide} > {heading}"))
 
+    said = [f for _, f in sources.facts]
+
+    def fresh(xs: Sequence[Any]) -> list[Any]:
+        """What an earlier part of the answer has not said already ("Will AI replace CSMs,
+        and is the market growing?": the outlook part skips the trend the myth part used)."""
+        return [x for x in xs if not any(x is f for f in said)]
+
     ctx.setdefault("brief", False)
     return tidy(
         tpl.render(
@@ -276,6 +339,7 @@ def render_answer(
             source_of=sources.source_of,
             progress_cite=sources.progress,
             take=take,
+            fresh=fresh,
             **ctx,
         )
     )

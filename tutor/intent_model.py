@@ -37,7 +37,7 @@ _LEXICAL_WEIGHT = 1.5
 # Below this similarity to its nearest examples, a clause is like nothing a learner asks...
 MIN_SCORE = 0.40
 # ...unless the classifier is this sure of it and it is not far off either.
-SURE = 0.45
+SURE = 0.40
 FAR = 0.25
 
 

@@ -7,6 +7,7 @@ says what is missing so the template can decline that part plainly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -203,7 +204,9 @@ def closest_transition(
             return t, 1.0
     if similar is None:
         return None, 0.0
-    labels = [f"{t.background}: {', '.join(t.aliases)}" for t in p.transitions]
+    # the story's own words too: "I've answered tier 1 support tickets for two years" is
+    # Daria's "spent two years answering support tickets", though no alias says so
+    labels = [f"{t.background}: {', '.join(t.aliases)}. {t.story or ''}" for t in p.transitions]
     skip = tax.function_words if tax else set()
     best_t, best_s = None, 0.0
     for text in texts:
@@ -275,7 +278,12 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         data["experience"] = (
             [tier, *(d for d in p.time.senior if d is not tier)] if tier else p.time.senior
         )
-        return Plan("time", data)
+        # "how many months / hours a week to become one?" when the guides give only years of
+        # work experience: the figure asked for is declined, the tiers are what they do give
+        study = bool(
+            re.search(r"\b(?:months?|weeks?|hours?|hrs?|study|course)\b", ask.text.lower())
+        )
+        return Plan("time", data, abstained=not p.time.training and tier is None and study)
     if ask.intent == "start":
         plan_time = plan_hours[2] if plan_hours else next(iter(p.time.training), None)
         return Plan(
@@ -335,7 +343,8 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         "sources": {"guides": _sources(p), "notes": p.source_notes},
     }
     if ask.intent == "myths":
-        return Plan("myths", {**common, "myths": _myths(ask, p, ctx.similar)})
+        myths = _myths(ask, p, ctx.similar)
+        return Plan("myths", {**common, "myths": myths, "trend": _trend_for(myths, p, ctx)})
     if ask.intent == "roadmap":
         return Plan(
             "roadmap",
@@ -508,6 +517,20 @@ def _what_you_bring(learner: Learner, p: Profile, similar: Similarity | None) ->
         if item not in [i for i, _ in out]:
             out.append((item, fact))
     return [{"item": i, "fact": f} for i, f in out]
+
+
+def _trend_for(myths: list[Any], p: Profile, ctx: Context) -> Any:
+    """The outlook fact that backs up the one myth answered: a worry about the job's future
+    deserves the demand figures too."""
+    if len(myths) != 1 or not myths[0].future or not p.outlook:
+        return None
+    if ctx.similar is None:
+        return p.outlook[0]
+    m = myths[0]
+    # a fact with growth or openings figures, where the guides give one
+    pool = [o for o in p.outlook if o.growth or o.openings] or p.outlook
+    scores = ctx.similar(f"{m.myth}. {m.reality}", [f.describe() for f in pool])
+    return pool[max(range(len(scores)), key=scores.__getitem__)]
 
 
 def _myth_for(learner: Learner, p: Profile, similar: Similarity | None) -> Any:

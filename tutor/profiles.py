@@ -234,6 +234,9 @@ class DayPart(Cited):
 class Myth(Cited):
     myth: str
     reality: str
+    # a worry about the job's future ("AI will replace it", "a dead end"): answered with the
+    # role's outlook too
+    future: bool = False
 
     def figures_text(self) -> str:
         return f"{self.myth} {self.reality}"
