@@ -97,3 +97,20 @@ def test_followup_without_intent_is_marked(shipped: Tutor) -> None:
     for text in ("what about Germany?", "and for senior roles?"):
         u = shipped.coach.understand(text)
         assert u.followup and not u.intents, (text, u.intents)
+
+
+@pytest.mark.parametrize(
+    ("question", "dimension"),
+    [
+        ("Which has better job growth, CSM or support manager?", "outlook"),
+        ("which pays more, csm or support manager", "pay"),
+        ("csm vs support manager, which is less stressful", "fit"),
+        ("whats the difference between csm and support manager", None),
+    ],
+)
+def test_a_comparison_keeps_what_it_compares(
+    shipped: Tutor, question: str, dimension: str | None
+) -> None:
+    u = shipped.coach.understand(question)
+    assert u.intents[0] == "compare", u.intents
+    assert u.intents[1:] == ([dimension] if dimension else []), u.intents

@@ -169,6 +169,10 @@ class Coach:
         abstained: list[bool] = []
         passages: list[Hit] = []
         intents = [i for i in state.intents if i != "next"][:MAX_INTENTS] or state.intents[:1]
+        if "compare" in intents and len(intents) > 1:
+            # "which has better job growth, CSM or support manager?": each role's growth first,
+            # then the difference between the jobs in brief
+            intents = [*(i for i in intents if i != "compare"), "compare"]
         answered: list[str] = []  # the roles the answer is about
         covered_titles = [v.title for v in views.values()]
 

@@ -121,6 +121,7 @@ class Taxonomy:
     spellings: dict[str, str] = field(default_factory=dict)  # chat form -> standard form
     function_words: set[str] = field(default_factory=set)
     clause_breaks: set[str] = field(default_factory=set)
+    comparison_words: set[str] = field(default_factory=set)
     occupations: list[str] = field(default_factory=list)  # job titles, singular, lower case
     heads: set[str] = field(default_factory=set)  # the last word of a job title: "nurse"
     generic_heads: set[str] = field(default_factory=set)  # "manager" alone names no role
@@ -210,6 +211,9 @@ def load_taxonomy(corpus_dir: Path) -> Taxonomy:
         }
         tax.clause_breaks = {
             fold(x) for x in _strs(data.get("clause_breaks"), path, "clause_breaks")
+        }
+        tax.comparison_words = {
+            fold(x) for x in _strs(data.get("comparison_words"), path, "comparison_words")
         }
     path = folder / "occupations.yaml"
     if path.exists():

@@ -39,6 +39,10 @@ _SWITCH_LIKE = {"fit", "overview", "career_path"}
 # least half of the probability "compare" leaves, and is not negligible itself.
 DIMENSION = 0.5
 DIMENSION_MIN = 0.02
+# Read from the clause without its two sides, a dimension needs this share of what is left.
+DIMENSION_SHARE = 0.3
+# Readings that are not something to compare on ("what's the difference?" reads as glossary).
+_NO_DIMENSION = ("glossary", "off_topic", "sources", "overview")
 _HOURS = re.compile(
     r"(\d+(?:\.\d+)?)\s*(?:-|to)?\s*(\d+(?:\.\d+)?)?\s*(?:h|hrs?|hours?)\b\s*"
     r"(?:(?:a|an|per|/|each|every)\s*)?(week|wk|day|night|evening)?",
@@ -105,6 +109,7 @@ class Lexicon:
     generic: set[str]
     function_words: set[str]
     breaks: set[str]
+    comparison_words: set[str]
     spellings: dict[str, str]
     vocab: list[str]
     knowledge: Knowledge
@@ -148,6 +153,7 @@ class Lexicon:
             generic=tax.generic_heads,
             function_words=tax.function_words,
             breaks=tax.clause_breaks,
+            comparison_words=tax.comparison_words,
             spellings=tax.spellings,
             vocab=sorted(vocab),
             knowledge=k,
@@ -231,6 +237,10 @@ class Understander:
                 # "what's the difference?" spreads its 0.006 over many intents
                 if prob >= DIMENSION_MIN and prob >= DIMENSION * rest and second not in skip:
                     intents.append(second)
+                else:
+                    dim = self._dimension(p[0], skip)
+                    if dim:
+                        intents.append(dim)
         if FOLLOWUP in intents and len(intents) > 1:
             intents.remove(FOLLOWUP)
         # "I'm a teacher. Is customer success realistic for me?" asks about switching, whatever
@@ -244,6 +254,22 @@ class Understander:
         u.followup = intents == [FOLLOWUP] or (not intents and found)
         u.intents = [i for i in intents if i != FOLLOWUP]
         return u
+
+    def _dimension(self, clause: str, skip: tuple[str, ...]) -> str | None:
+        """What a comparison is about, read from the clause without its two sides: "which has
+        better job growth, CSM or support manager?" -> "which has better job growth" ->
+        outlook. None when nothing is left to say ("what's the difference?")."""
+        drop = {FILL["role"], FILL["other_role"], *self.lex.comparison_words}
+        rest = " ".join(w for w in clause.split() if w not in drop)
+        if not rest or rest == clause:
+            return None
+        ranked = [x for x in self.model.classify_many([rest])[0] if x[0] != "compare"]
+        total = sum(x[2] for x in ranked) or 1.0
+        for intent, _, prob in ranked:
+            if intent in (*skip, *_NO_DIMENSION):
+                continue
+            return intent if prob / total >= DIMENSION_SHARE else None
+        return None
 
     # --- slots --------------------------------------------------------------------------------
 
