@@ -60,3 +60,13 @@ def test_state_round_trips_through_a_dict() -> None:
     assert State.from_dict(s.to_dict()) == s
     assert State.from_dict(None) is None
     assert State.from_dict({"role": CSM, "unknown_key": 1}) == State(role=CSM)
+
+
+def test_a_message_pointing_back_keeps_the_last_topic() -> None:
+    """ "which one should i learn first?" after a tools answer is about tools, though it reads
+    like a skills question."""
+    prev = State(role=CSM, intents=["tools"])
+    s = resolve(u(intents=["skills"], refers_back=True), prev, None)
+    assert (s.role, s.intents) == (CSM, ["tools"])
+    # without the pointing words it is a new question
+    assert resolve(u(intents=["skills"]), prev, None).intents == ["skills"]

@@ -114,3 +114,10 @@ def test_a_comparison_keeps_what_it_compares(
     u = shipped.coach.understand(question)
     assert u.intents[0] == "compare", u.intents
     assert u.intents[1:] == ([dimension] if dimension else []), u.intents
+
+
+def test_short_messages_that_point_back_are_marked(shipped: Tutor) -> None:
+    assert shipped.coach.understand("which one should i learn first").refers_back
+    assert shipped.coach.understand("ok which of those first?").refers_back
+    # naming something new is a new question
+    assert not shipped.coach.understand("which of those pays more in germany").refers_back

@@ -22,6 +22,7 @@ from .compose import Sources, cited, fit_render, lower_first, render_answer, say
 from .extractive import extractive_answer
 from .focus import FOCUS_MIN, focus, rank
 from .index import Index
+from .intent_model import FILL
 from .knowledge import Knowledge, KnowledgeStore
 from .plans import Ask, Context, Learner, Plan, has_data, plan_for
 from .profiles import Profile
@@ -53,6 +54,8 @@ LONG_INTENTS = {"start", "roadmap"}
 # "salary"); rarer ones ("technical", "churn", "QBR") name what it is about. A share, not a
 # count, so that adding examples does not turn content words into generic ones.
 GENERIC_SHARE = 0.012
+CUE_MIN = 8
+CUE_SHARE = 0.6
 Search = Callable[[str, str | None, int], list[Hit]]
 
 
@@ -269,12 +272,20 @@ class Coach:
         question it is, not what it is specifically about."""
         if self._generic is None or self._generic[0] != k.fingerprint:
             df: dict[str, int] = {}
-            for items in k.examples.intents.values():
+            by_intent: dict[tuple[str, str], int] = {}
+            for intent, items in k.examples.intents.items():
                 for ex in items:
                     for w in set(stem_all(words(ex))):
                         df[w] = df.get(w, 0) + 1
+                        by_intent[intent, w] = by_intent.get((intent, w), 0) + 1
             least = GENERIC_SHARE * sum(len(v) for v in k.examples.intents.values())
-            self._generic = (k.fingerprint, {w for w, n in df.items() if n >= least})
+            generic = {w for w, n in df.items() if n >= least}
+            # a word most of whose examples are one intent's names that kind of question
+            # ("interview": an interview question, not the day's "interview candidates")
+            for (_, w), n in by_intent.items():
+                if df[w] >= CUE_MIN and n >= CUE_SHARE * df[w]:
+                    generic.add(w)
+            self._generic = (k.fingerprint, generic)
         return self._generic[1]
 
     def _with_also(
@@ -396,7 +407,10 @@ class Coach:
         )
         skip = self.understander().lex.function_words | self._generic_words(k)
         skip |= self._role_stems(k)
-        found = focus(rank(u.clean, ask.delexed, profile, self.similar, skip))
+        # the slot values are the plan's business ("how much in Germany?" is not about the
+        # one fact that names Germany): the delexed text, without its stand-ins
+        skip |= set(stem_all(list(FILL.values())))
+        found = focus(rank(ask.delexed or u.clean, ask.delexed, profile, self.similar, skip))
         ask.focus = found.fact if found else None
         ctx = Context(
             profile,
@@ -413,7 +427,7 @@ class Coach:
             # cut inbound tickets?" reads as pay at 0.22): the fact is the answer
             kind = type(found.fact).__name__
             return (
-                prefix + self._render("lead", sources, fact=found.fact, kind=kind),
+                prefix + self._render("lead", sources, fact=found.fact, kind=kind, path=found.path),
                 False,
                 [],
                 True,
@@ -431,7 +445,7 @@ class Coach:
             if said not in text.lower() and not cited:
                 # the answer did not say what the question turns on: say it first
                 kind = type(found.fact).__name__
-                lead = self._render("lead", sources, fact=found.fact, kind=kind)
+                lead = self._render("lead", sources, fact=found.fact, kind=kind, path=found.path)
                 text = f"{lead}\n\n{text}"
         return (prefix + text if text else ""), plan.abstained, [], found is not None
 
@@ -496,6 +510,7 @@ _FOCUS_AWARE = {
     "portfolio": ("portfolio.projects",),
     "career_path": ("related",),
     "time": ("ladder",),
+    "myths": ("myths",),
 }
 
 

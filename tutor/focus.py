@@ -61,11 +61,14 @@ def rank(
     n = len(facts)
     weight = {w: math.log((n + 1) / (1 + sum(w in s for s in stems))) + 1 for w in asked}
     total = sum(weight.values())
+    # one specific word is thin evidence ("what comes after csm?" shares only "come" with
+    # "many strong CSMs come from support"): half credit until there are two
+    damp = min(1.0, len(asked) / 2)
     sims = similar(delexed or question, [f.describe() for _, f in facts])
     out = []
     for (path, fact), s, sim in zip(facts, stems, sims, strict=True):
         lexical = sum(weight[w] for w in asked & s) / total if total else 0.0
-        out.append(Scored(sim + LEXICAL_WEIGHT * lexical, path, fact))
+        out.append(Scored(sim + LEXICAL_WEIGHT * damp * lexical, path, fact))
     return sorted(out, key=lambda x: -x.score)
 
 

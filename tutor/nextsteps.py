@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .compose import Sources, num, render_answer
+from .plans import about
 from .profiles import Cited, Profile
 from .roadmaps import Milestone, Phase, Roadmap
 from .settings import Settings
@@ -91,12 +92,13 @@ def render_next(
         remaining = sum(m.weight for _, m in pending)
         total = sum(m.weight for m in rm.milestones)
         h = float(own or rm.hours_per_week)
-        months = rm.expected_months * remaining / total * rm.hours_per_week / h
+        exact = rm.expected_months * remaining / total * rm.hours_per_week / h
+        months = about(exact)
         calc = (
             f"The roadmap plans {num(rm.expected_months)} months at {num(rm.hours_per_week)} hours "
             f"a week; {num(remaining)} of {num(total)} milestone weight remains; at {num(h)} hours "
             f"a week: {num(rm.expected_months)} × {num(remaining)}/{num(total)} × "
-            f"{num(rm.hours_per_week)}/{num(h)} = {num(months)} months."
+            f"{num(rm.hours_per_week)}/{num(h)} = {num(exact)} months, about {num(months)}."
         )
         pace = {
             "own": bool(own),

@@ -7,12 +7,13 @@ says what is missing so the template can decline that part plainly.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .profiles import Pay, Profile, Transition
+from .profiles import Myth, Pay, Profile, Transition
 from .roadmaps import Roadmap
 from .taxonomy import Taxonomy, stem_all, words
 
@@ -224,6 +225,13 @@ def pace(months: float, guide_hours: float, hours: float) -> float:
     return months * guide_hours / hours
 
 
+def about(months: float) -> float:
+    """An estimate as a coach would say it: whole months, or halves under two ("about 13
+    months", not "13.3"; "about 1.5 months", not "1.4")."""
+    half_up = math.floor(months + 0.5) if months >= 2 else math.floor(months * 2 + 0.5) / 2
+    return max(0.5, float(half_up))
+
+
 @dataclass
 class Context:
     profile: Profile
@@ -286,6 +294,10 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         return Plan("time", data, abstained=not p.time.training and tier is None and study)
     if ask.intent == "start":
         plan_time = plan_hours[2] if plan_hours else next(iter(p.time.training), None)
+        # the duration the path's own guide gives: a four-block path from one guide is not
+        # followed by another guide's three-phase plan
+        path_guide = p.learning_path[0].guide if p.learning_path else None
+        plan_time = next((d for d in p.time.training if d.guide == path_guide), plan_time)
         return Plan(
             "start",
             {
@@ -293,6 +305,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
                 "path": p.learning_path,
                 "pace": _pace(plan_hours, learner),
                 "plan_time": plan_time,
+                "bring": [] if (story and close) else _what_you_bring(learner, p, ctx.similar),
             },
         )
     if ask.intent == "switch":
@@ -319,11 +332,11 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
     if ask.intent == "compare":
         return Plan("compare", {**common, **_compare(ask, ctx)})
     simple: dict[str, dict[str, Any]] = {
-        "tools": {"groups": p.tools},
+        "tools": {"groups": p.tools, "when": _tools_step(p) if ask.wants_first else None},
         "portfolio": {"projects": p.portfolio.projects, "tips": p.portfolio.tips},
         "interview": {"tips": p.interview},
         "day": {"parts": p.day},
-        "education": {"edu": p.education},
+        "education": {"edu": p.education, "parts": _education_parts(ask, p, ctx.similar)},
         "outlook": {"items": p.outlook},
         "career_path": {
             "ladder": p.ladder,
@@ -343,7 +356,8 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         "sources": {"guides": _sources(p), "notes": p.source_notes},
     }
     if ask.intent == "myths":
-        myths = _myths(ask, p, ctx.similar)
+        # "do I need to know how to code?": the one myth the question turns on
+        myths = [ask.focus] if isinstance(ask.focus, Myth) else _myths(ask, p, ctx.similar)
         return Plan("myths", {**common, "myths": myths, "trend": _trend_for(myths, p, ctx)})
     if ask.intent == "roadmap":
         return Plan(
@@ -472,7 +486,8 @@ def _pace(plan: tuple[float, float, Any] | None, learner: Learner) -> dict[str, 
         "months": months,
         "guide_hours": guide_hours,
         "hours": learner.hours,
-        "result": pace(months, guide_hours, learner.hours),
+        "exact": pace(months, guide_hours, learner.hours),
+        "result": about(pace(months, guide_hours, learner.hours)),
         "fact": fact,
     }
 
@@ -531,6 +546,46 @@ def _trend_for(myths: list[Any], p: Profile, ctx: Context) -> Any:
     pool = [o for o in p.outlook if o.growth or o.openings] or p.outlook
     scores = ctx.similar(f"{m.myth}. {m.reality}", [f.describe() for f in pool])
     return pool[max(range(len(scores)), key=scores.__getitem__)]
+
+
+# Language skills this far from the question are left out of an education answer (an answer
+# about degrees), unless they are the closest part.
+EDU_PART_MIN = 0.35
+
+
+def _tools_step(p: Profile) -> Any:
+    """The learning-path step that brings the tools in: the guides list tools by category, not
+    in order, so "which one first?" is answered by when the path teaches them."""
+    names = {w for g in p.tools for item in g.items for w in stem_all(words(item))}
+    best, hits = None, 0
+    for step in p.learning_path:
+        stems = set(stem_all(words(" ".join([*step.learn, *step.practice]))))
+        if len(stems & names) > hits:
+            best, hits = step, len(stems & names)
+    return best if hits >= 2 else None
+
+
+def _education_parts(ask: Ask, p: Profile, similar: Similarity | None) -> list[str]:
+    """The education answer's parts, the one the question is about first: "which certs are
+    worth getting?" leads with certifications, "do I need a degree?" with degrees and what
+    counts instead."""
+    e = p.education
+    texts = {
+        "degrees": [d.text for d in e.degrees],
+        "other": [o.text for o in e.other],
+        "certifications": [f"{c.name}. {c.note or ''}" for c in e.certifications],
+        "language": [x.text for x in e.language],
+    }
+    parts = [k for k, v in texts.items() if v]
+    if similar is None or not ask.text or len(parts) < 2:
+        return parts
+    q = ask.delexed or ask.text
+    score = {k: max(similar(q, texts[k])) for k in parts}
+    ranked = sorted(parts, key=lambda k: -score[k])
+    # language only when asked about: the other parts are the answer to any education question
+    return [
+        k for i, k in enumerate(ranked) if i == 0 or k != "language" or score[k] >= EDU_PART_MIN
+    ]
 
 
 def _myth_for(learner: Learner, p: Profile, similar: Similarity | None) -> Any:

@@ -58,6 +58,11 @@ def resolve(
     prev = prev or State()
     followup = u.followup or not u.intents
     intents = list(u.intents) or (list(prev.intents) if followup else [])
+    if u.refers_back and prev.intents and intents and not set(intents) & set(prev.intents):
+        # "which one should i learn first?" after "what tools do CSMs use?" is about tools:
+        # the words point back at the last answer, whatever kind of question they sound like
+        intents = list(prev.intents)
+        followup = True
     # a follow-up that only names a role ("same for support managers?") keeps the topic
     if u.roles:
         role = u.roles[0]

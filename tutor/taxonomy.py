@@ -122,6 +122,7 @@ class Taxonomy:
     function_words: set[str] = field(default_factory=set)
     clause_breaks: set[str] = field(default_factory=set)
     comparison_words: set[str] = field(default_factory=set)
+    anaphora: set[str] = field(default_factory=set)
     occupations: list[str] = field(default_factory=list)  # job titles, singular, lower case
     heads: set[str] = field(default_factory=set)  # the last word of a job title: "nurse"
     generic_heads: set[str] = field(default_factory=set)  # "manager" alone names no role
@@ -215,6 +216,7 @@ def load_taxonomy(corpus_dir: Path) -> Taxonomy:
         tax.comparison_words = {
             fold(x) for x in _strs(data.get("comparison_words"), path, "comparison_words")
         }
+        tax.anaphora = {fold(x) for x in _strs(data.get("anaphora"), path, "anaphora")}
     path = folder / "occupations.yaml"
     if path.exists():
         data = safe_yaml.load_mapping(path, "taxonomy file")

@@ -39,6 +39,7 @@ _SWITCH_LIKE = {"fit", "overview", "career_path"}
 # least half of the probability "compare" leaves, and is not negligible itself.
 DIMENSION = 0.5
 DIMENSION_MIN = 0.02
+REFERS_BACK_WORDS = 10
 # Read from the clause without its two sides, a dimension needs this share of what is left.
 DIMENSION_SHARE = 0.3
 # Readings that are not something to compare on ("what's the difference?" reads as glossary).
@@ -63,8 +64,11 @@ _FIRST_PERSON = re.compile(
     r"handle|deal with|sell|teach|serve|work with|spent \d+ years?(?: as| in)?))\b"
 )
 _QUESTION = re.compile(
-    r"\?|^\s*(how|what|which|who|why|when|where|is|are|am|can|could|should|would|will|do|does|"
+    r"\?|^\s*(?:(?:and|so|but|also|or|plus)\s+)?"
+    r"(how|what|which|who|why|when|where|is|are|am|can|could|should|would|will|do|does|"
     r"did|tell|give|show|list|explain|any|need)\b"
+    # "im kinda stuck, whats my next step": the question after the comma
+    r"|[,;:]\s*(?:how|what|what's|whats|which|where|when|why|should|can|could|do|does)\b"
 )
 _QWORDS = r"(?:how|what|which|where|when|why|is|are|can|could|do|does|should|would|will|any|tell|give|also)"
 _SPLIT = re.compile(rf"(?<=[?!.;])\s+|\s+(?:and|also|plus|but)\s+(?={_QWORDS}\b)", re.I)
@@ -88,6 +92,7 @@ class Understanding:
     statements: list[str] = field(default_factory=list)  # the parts that ask nothing
     hours: float | None = None
     followup: bool = False
+    refers_back: bool = False  # "which of those", "that one": about the last answer's list
     clauses: list[tuple[str, str, float]] = field(default_factory=list)
     # the classifier's probability for its best reading: low when the question is like no
     # labelled example ("by how much did the telecom manager cut inbound tickets?", 0.22)
@@ -110,6 +115,7 @@ class Lexicon:
     function_words: set[str]
     breaks: set[str]
     comparison_words: set[str]
+    anaphora: Gazetteer
     spellings: dict[str, str]
     vocab: list[str]
     knowledge: Knowledge
@@ -154,6 +160,7 @@ class Lexicon:
             function_words=tax.function_words,
             breaks=tax.clause_breaks,
             comparison_words=tax.comparison_words,
+            anaphora=Gazetteer({"back": sorted(tax.anaphora)}),
             spellings=tax.spellings,
             vocab=sorted(vocab),
             knowledge=k,
@@ -252,6 +259,12 @@ class Understander:
                 if close and "switch" not in intents:
                     intents[k] = "switch"
         u.followup = intents == [FOLLOWUP] or (not intents and found)
+        # a short message that points back ("which one first?") and names nothing new
+        u.refers_back = (
+            len(toks) <= REFERS_BACK_WORDS
+            and bool(self.lex.anaphora.find(toks))
+            and not (u.roles or u.other_roles or u.related or u.region or u.level)
+        )
         u.intents = [i for i in intents if i != FOLLOWUP]
         return u
 
