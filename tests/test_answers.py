@@ -76,6 +76,12 @@ ANSWERED = [
     Q("How long will it take me to become a CSM if I can only do 5 hours a week?", ("16 months",)),
     # certifications first when they are what is asked about
     Q("Which certifications are worth getting to become a support manager?", ("PMP",)),
+    # a story named anywhere in what the learner said, and where it leads next
+    Q(
+        "i work retail and have been a shift supervisor for 2 yrs, could i be a support manager?",
+        ("team lead or supervisor", "1–3 years"),
+        verbatim=False,
+    ),
     # what a guide says of its own sources
     Q("How many salary reports is the Glassdoor figure for CSMs based on?", ("31,467",)),
     Q("Which sources does the career guide's Europe salary chart credit?", ("StepStone",)),

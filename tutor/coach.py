@@ -172,6 +172,10 @@ class Coach:
         abstained: list[bool] = []
         passages: list[Hit] = []
         intents = [i for i in state.intents if i != "next"][:MAX_INTENTS] or state.intents[:1]
+        if state.background and not u.background and "fit" in intents and "switch" not in intents:
+            # "could i be a support manager?" after "been a shift supervisor for 2 yrs": with
+            # a background from earlier in the conversation, whether it suits is a switch
+            intents = ["switch" if i == "fit" else i for i in intents]
         if "compare" in intents and len(intents) > 1:
             # "which has better job growth, CSM or support manager?": each role's growth first,
             # then the difference between the jobs in brief

@@ -149,6 +149,10 @@ def oxford(items: Sequence[Any], conj: str = "and") -> str:
     if len(xs) < 2:
         return "".join(xs)
     if len(xs) == 2:  # "where customers get stuck; and what they say" read as a typo
+        if conj == "and" and "," in xs[0]:
+            # "the metrics managers track, CSAT, NPS and first contact resolution, as well as
+            # coaching": a plain "and" would fold the second item into the first one's list
+            return f"{xs[0]}, as well as {xs[1]}"
         return f"{xs[0]} {conj} {xs[1]}"
     sep = "; " if any("," in x for x in xs) else ", "
     return sep.join(xs[:-1]) + f"{sep}{conj} " + xs[-1]

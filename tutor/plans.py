@@ -203,6 +203,17 @@ def closest_transition(
         names = {t.background.casefold(), *(a.casefold() for a in t.aliases)}
         if learner.background and learner.background.casefold() in names:
             return t, 1.0
+    # "i work retail, been a shift supervisor for 2 yrs": a story's name anywhere in what they
+    # said, the longest first ("shift supervisor" before "supervisor")
+    said = f" {' '.join(words(learner.about_me or ''))} "
+    named = [
+        (len(n), t)
+        for t in p.transitions
+        for n in (t.background, *t.aliases)
+        if f" {' '.join(words(n))} " in said
+    ]
+    if named:
+        return max(named, key=lambda x: x[0])[1], 1.0
     if similar is None:
         return None, 0.0
     # the story's own words too: "I've answered tier 1 support tickets for two years" is
@@ -316,6 +327,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
                 "stories": [t for t in p.transitions if t.person] or p.transitions,
                 "first_step": p.learning_path[0] if p.learning_path else None,
                 "training": p.time.training,
+                "tiers": p.time.senior,
                 "fast_note": fast_note,
                 "suits": p.fit.suits[0] if p.fit.suits else None,
                 "myth": _myth_for(learner, p, ctx.similar),
