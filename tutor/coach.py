@@ -431,7 +431,10 @@ class Coach:
             # cut inbound tickets?" reads as pay at 0.22): the fact is the answer
             kind = type(found.fact).__name__
             return (
-                prefix + self._render("lead", sources, fact=found.fact, kind=kind, path=found.path),
+                prefix
+                + self._render(
+                    "lead", sources, views[slug], fact=found.fact, kind=kind, path=found.path
+                ),
                 False,
                 [],
                 True,
@@ -449,7 +452,9 @@ class Coach:
             if said not in text.lower() and not cited:
                 # the answer did not say what the question turns on: say it first
                 kind = type(found.fact).__name__
-                lead = self._render("lead", sources, fact=found.fact, kind=kind, path=found.path)
+                lead = self._render(
+                    "lead", sources, views[slug], fact=found.fact, kind=kind, path=found.path
+                )
                 text = f"{lead}\n\n{text}"
         return (prefix + text if text else ""), plan.abstained, [], found is not None
 
