@@ -38,6 +38,7 @@ from .understanding import (
     Understanding,
     _clauses,
 )
+from .vectors import fact_vectors
 
 log = logging.getLogger(__name__)
 # How close (embedder) a guide sentence must be to the question to lead the answer.
@@ -108,6 +109,7 @@ class Coach:
         self._lock = threading.Lock()
         self._understander: tuple[str, Understander] | None = None
         self._vec_cache: dict[str, np.ndarray] = {}
+        self._facts: dict[str, np.ndarray] = {}  # profile facts, from tutor/vectors.py
         self._generic: tuple[str, set[str]] | None = None
 
     # --- building blocks ---------------------------------------------------------------------
@@ -134,12 +136,17 @@ class Coach:
                 lex = Lexicon.build(k, k.role_aliases(roles))
                 model = IntentModel(k.examples, self.index.embedder, self.settings.home / "cache")
                 self._understander = (key, Understander(lex, model))
+                facts = [f.describe() for p in k.profiles.values() for _, f in p.facts()]
+                self._facts = fact_vectors(facts, self.index.embedder, self.settings.home / "cache")
             return self._understander[1]
 
     def understand(self, text: str) -> Understanding:
         return self.understander().understand(text)
 
     def _vec(self, text: str) -> np.ndarray:
+        v = self._facts.get(text)
+        if v is not None:
+            return v
         v = self._vec_cache.get(text)
         if v is None:
             v = np.asarray(self.index.embedder.embed_query(text), dtype=np.float32)
