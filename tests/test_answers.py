@@ -412,3 +412,16 @@ def test_the_pace_leads_a_time_answer(answers: dict[str, Answer]) -> None:
 def test_certifications_lead_when_asked_about(answers: dict[str, Answer]) -> None:
     ans = answers["Which certifications are worth getting to become a support manager?"]
     assert ans.answer.startswith("Certifications that help"), ans.answer
+
+
+def test_a_median_equal_to_a_levels_figure_is_said_once(shipped: Tutor) -> None:
+    ans = shipped.ask("whats the pay for a customer support manager in the us")
+    assert ans.answer.count("$85,000") == 1, ans.answer
+    assert "also what mid-level support managers earn" in ans.answer
+    # entry before senior, the all-levels figures first
+    assert ans.answer.index("$67,500") < ans.answer.index("$102,500")
+
+
+def test_a_us_pay_note_is_not_said_of_germany(shipped: Tutor) -> None:
+    ans = shipped.ask("How much does a CSM make in Germany?")
+    assert "best-paying employers" not in ans.answer, ans.answer

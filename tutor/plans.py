@@ -133,7 +133,11 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
             "compact": compact,
             "missing_regions": missing,
             "have": pay_regions(p, tax),
-            "notes": [n for n in p.pay_notes if _about_region(n.text, ask.region, tax)],
+            # a note speaks of the regions it or its section names: "the best-paying
+            # employers", from "Pay in the United States", is not said of Germany
+            "notes": [
+                n for n in p.pay_notes if _about_region(f"{n.text} {n.cite}", ask.region, tax)
+            ],
         },
         abstained=level_missing,
     )
@@ -163,21 +167,46 @@ def _about_region(text: str, region: str | None, tax: Taxonomy) -> bool:
     return not region or not named or region in named
 
 
+def _basis_rank(basis: str) -> int:
+    return _BASIS_ORDER.index(basis) if basis in _BASIS_ORDER else len(_BASIS_ORDER)
+
+
 def _pay_rows(figures: list[Pay], tax: Taxonomy) -> list[dict[str, Any]]:
     """One row per figure; a band the guide gives for two levels is one row naming both."""
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for f in figures:
         key = (f.display, f.cite, f.basis)
-        row = rows.setdefault(key, {"fact": f, "labels": []})
+        row = rows.setdefault(key, {"fact": f, "labels": [], "also": []})
         if f.level in tax.levels:
             row["labels"].append(tax.levels[f.level].label)
 
+    # "the median is $85,000" and "mid-level managers earn $85,000" from one section: one row
+    for twin_key, row in list(rows.items()):
+        f = row["fact"]
+        if f.basis == "median" or not row["labels"]:
+            continue
+        twin = next(
+            (
+                r
+                for r in rows.values()
+                if r["fact"].basis == "median"
+                and r["fact"].display == f.display
+                and r["fact"].cite == f.cite
+                and not r["labels"]
+            ),
+            None,
+        )
+        if twin is not None:
+            twin["also"] = row["labels"]
+            del rows[twin_key]
+
     def rank(row: dict[str, Any]) -> tuple[int, int]:
         f = row["fact"]
-        mid = 0 if f.level in ("mid", "all") else 1
-        return (_BASIS_ORDER.index(f.basis) if f.basis in _BASIS_ORDER else 9, mid)
+        level = tax.levels[f.level].rank if f.level in tax.levels else 0
+        # the one all-levels figure first, then entry -> mid -> senior -> the top
+        return (0 if f.level == "all" and f.basis != "range" else 1, level)
 
-    ordered = sorted(rows.values(), key=rank)
+    ordered = sorted(rows.values(), key=lambda r: (rank(r), _basis_rank(r["fact"].basis)))
     # the headline's disagreement partner: the best figure from another guide comes second
     if len(ordered) > 2:
         other = next((r for r in ordered[1:] if r["fact"].guide != ordered[0]["fact"].guide), None)
