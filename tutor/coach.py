@@ -19,7 +19,7 @@ import numpy as np
 
 from .citations import Answer, check_answer, split_sentences
 from .compose import Sources, cited, fit_render, lower_first, render_answer, say
-from .extractive import extractive_answer
+from .extractive import Wanted, extractive_answer, search_query
 from .focus import FOCUS_MIN, focus, rank
 from .index import Index
 from .knowledge import Knowledge, KnowledgeStore
@@ -28,7 +28,7 @@ from .profiles import Profile
 from .retrieval import Hit
 from .settings import Settings
 from .state import State, resolve
-from .taxonomy import stem_all, words
+from .taxonomy import Taxonomy, stem_all, words
 from .understanding import (
     OUT_OF_SCOPE,
     IntentModel,
@@ -119,7 +119,7 @@ class Coach:
             if isinstance(aliases, str):
                 aliases = [a.strip() for a in aliases.split(",")]
             info["aliases"].extend(a for a in aliases if a)
-        return out
+        return _with_found_names(out, self.index.aliases(), self.knowledge.get().taxonomy)
 
     def understander(self) -> Understander:
         k = self.knowledge.get()
@@ -307,9 +307,11 @@ class Coach:
             return text, hits
         return f"{cited(s, sources.cite_hit(hit))}\n\n{text}", hits
 
+    def _role_names(self, k: Knowledge) -> list[str]:
+        return [n for v in k.role_aliases(self.guide_roles()).values() for n in v]
+
     def _role_stems(self, k: Knowledge) -> set[str]:
-        names = [n for v in k.role_aliases(self.guide_roles()).values() for n in v]
-        return set(stem_all([w for n in names for w in words(n)]))
+        return set(stem_all([w for n in self._role_names(k) for w in words(n)]))
 
     def _closest_roles(self, u: Understanding, roles: list[str], k: Knowledge) -> list[str]:
         """With no role named or selected, the one whose profile uses the question's own words
@@ -361,8 +363,7 @@ class Coach:
         # a heading line of its own, ending in a colon: it frames, it claims nothing
         prefix = f"**{heading}:**\n" if heading else ""
         if profile is None or not has_data(intent, profile):
-            hits = self.search(u.text, slug, 6)
-            text, declined = extractive_answer(u.text, intent, hits, sources, brief=brief)
+            text, declined, hits = self._extract(intent, slug, state, u, k, views, sources, brief)
             return (prefix + text if text else ""), declined, hits, False
         ask = Ask(
             intent=intent,
@@ -416,6 +417,46 @@ class Coach:
                 lead = self._render("lead", sources, fact=found.fact, kind=kind)
                 text = f"{lead}\n\n{text}"
         return (prefix + text if text else ""), plan.abstained, [], found is not None
+
+    def _extract(
+        self,
+        intent: str,
+        slug: str,
+        state: State,
+        u: Understanding,
+        k: Knowledge,
+        views: dict[str, RoleView],
+        sources: Sources,
+        brief: bool,
+    ) -> tuple[str, bool, list[Hit]]:
+        """The extractive answer (tutor/extractive.py), for the question's region and level."""
+        level = state.level if intent in ("pay", "career_path", "time") else None
+        want = Wanted(
+            u.text,
+            intent,
+            state.region,
+            level,
+            self.understander().lex.function_words | set(self._role_names(k)),
+            k.taxonomy,
+            brief,
+        )
+        # the question and what its kind of question is about ("pay, salary, earnings"):
+        # "how much does a support manager make?" shares no word with a salary block
+        hits = self.search(
+            search_query(want, k.examples.descriptions.get(intent, ""), views[slug].title), slug, 6
+        )
+        got = extractive_answer(want, hits, sources, before=self.index.before)
+        if got.missing_region:
+            text = self._render(
+                "decline_missing",
+                sources,
+                views[slug],
+                what="pay",
+                region_name=k.taxonomy.display(got.missing_region),
+                have=got.have,
+            )
+            return text, True, []
+        return got.text, got.declined, hits
 
     def _render(
         self,
@@ -483,6 +524,29 @@ _FOCUS_AWARE = {
 
 def _in_plan(template: str, path: str) -> bool:
     return path.startswith(_FOCUS_AWARE.get(template, ()))
+
+
+def _with_found_names(
+    roles: dict[str, dict[str, Any]], acronyms: dict[str, str], tax: Taxonomy
+) -> dict[str, dict[str, Any]]:
+    """A page ingested without front matter or profile still answers to what learners call
+    its role: the acronym its own text uses, found at ingest ("csm"), and the end of its
+    title that no other covered title shares and that is no other job ("support manager",
+    but never "marketing manager" for a Product Marketing Manager)."""
+    by_title = {str(i["title"]).casefold(): slug for slug, i in roles.items()}
+    for acronym, title in acronyms.items():
+        slug = by_title.get(title.casefold()) or by_title.get(title.casefold().removesuffix("s"))
+        if slug:
+            roles[slug]["aliases"].append(acronym)
+    jobs = set(tax.occupations)
+    for slug, info in roles.items():
+        names = str(info["title"]).casefold().split()
+        for n in range(2, len(names)):
+            tail = " ".join(names[-n:])
+            others = [t for t, s in by_title.items() if s != slug and t.endswith(tail)]
+            if not others and tail not in jobs:
+                info["aliases"].append(tail)
+    return roles
 
 
 def _with_background(learner: Learner, state: State, k: Knowledge) -> Learner:
