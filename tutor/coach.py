@@ -439,13 +439,13 @@ class Coach:
             self.understander().lex.function_words | set(self._role_names(k)),
             k.taxonomy,
             brief,
+            k.examples.descriptions.get(intent, ""),
+            bool(re.search(r"\bfirst\b|\border\b|\bstart\b", u.clean)),
         )
         # the question and what its kind of question is about ("pay, salary, earnings"):
         # "how much does a support manager make?" shares no word with a salary block
-        hits = self.search(
-            search_query(want, k.examples.descriptions.get(intent, ""), views[slug].title), slug, 6
-        )
-        got = extractive_answer(want, hits, sources, before=self.index.before)
+        hits = self.search(search_query(want, views[slug].title), slug, 6)
+        got = extractive_answer(want, hits, sources, self.index.before, self.similar)
         if got.missing_region:
             text = self._render(
                 "decline_missing",

@@ -28,7 +28,13 @@ from .chunking import Chunk
 from .citations import extract_numbers
 from .compose import Sources
 from .retrieval import Hit
-from .statements import Statement, addresses_masked, context_headings, statements
+from .statements import (
+    Statement,
+    addresses_masked,
+    context_headings,
+    first_of_sequence,
+    statements,
+)
 from .taxonomy import Taxonomy, fold
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -40,7 +46,15 @@ _LISTY = {"skills", "tools", "portfolio", "day", "education", "interview", "star
 LEVEL_BONUS = 0.5  # a statement that names the level asked
 # "how long does it take?" with no level asked is about getting in: the entry tier first
 ENTRY_BONUS = 0.2
+FIRST_BONUS = 0.5  # the first section of a sequence, when the question asks what comes first
+# a word of the intent's description, against one of the question's own (at 0.6 the raw-page
+# answers to "whats the pay like" and "wat skills do i need" lost their expected figures/terms)
+ABOUT_SHARE = 0.3
 Before = Callable[[Chunk, int], list[Chunk]]
+Similar = Callable[[str, list[str]], list[float]]
+# the embedder's cosine between question and statement: "is support a dead end job?" shares
+# no content word with the growth figure that answers it
+SIM_WEIGHT = 1.0
 
 
 @dataclass
@@ -55,6 +69,9 @@ class Wanted:
     skip: set[str] = field(default_factory=set)
     taxonomy: Taxonomy | None = None
     brief: bool = False
+    # what this kind of question is about: the intent's description in corpus/understanding
+    about: str = ""
+    first: bool = False  # asks what comes first: a sequence's first section leads
 
 
 @dataclass
@@ -105,7 +122,7 @@ def _for_region(found: set[str], asked: str, tax: Taxonomy) -> bool:
     return any(asked in tax.region_chain(r) for r in found)
 
 
-def search_query(want: Wanted, description: str, title: str) -> str:
+def search_query(want: Wanted, title: str) -> str:
     """What to search the role's passages for: the question, the role's title when the
     question does not name it ("how long will it take me?" on the role's page found the
     senior tier but not the junior one), the region asked by the name the guides use; and, when the question says little beyond its kind ("how much does a
@@ -117,18 +134,27 @@ def search_query(want: Wanted, description: str, title: str) -> str:
     own = set(stems(want.text)) - skip
     about = ""
     if len(own) < 2:
-        about = re.sub(r"\([^)]*\)", " ", description)
-        about = " ".join(w for w in re.findall(r"[A-Za-z][A-Za-z'-]*", about) if len(w) > 1)
+        about = _about(want)
     region = want.taxonomy.display(want.region) if want.taxonomy and want.region else ""
     named = set(stems(title)) <= set(stems(want.text))
     return " ".join(x for x in (want.text, "" if named else title, about, region) if x)
 
 
+def _about(want: Wanted) -> str:
+    about = re.sub(r"\([^)]*\)", " ", want.about)
+    return " ".join(w for w in re.findall(r"[A-Za-z][A-Za-z'-]*", about) if len(w) > 1)
+
+
 def extractive_answer(
-    want: Wanted, hits: Sequence[Hit], sources: Sources, before: Before | None = None
+    want: Wanted,
+    hits: Sequence[Hit],
+    sources: Sources,
+    before: Before | None = None,
+    similar: Similar | None = None,
 ) -> Extract:
     tax = want.taxonomy or Taxonomy()
     need = _NEEDS.get(want.intent)
+    hits, firsts = _with_firsts(want, hits, before)
     # a passage flagged at ingest for instruction-like text is never quoted, not even the
     # sentences of it that read innocently: a planted instruction often spans several
     per_hit: list[list[Statement]] = []
@@ -136,7 +162,9 @@ def extractive_answer(
     for h in hits:
         above = context_headings(h.chunk, before) if before else []
         where.append(" ".join([*h.chunk.section_path, *above]))
-        found = [] if h.chunk.flagged else statements(h.chunk, above)
+        found = [] if h.chunk.flagged else statements(h.chunk)
+        # a question that asks for a list gets the guide's lists whole; any other, their items
+        found = [s for s in found if s.group is None or s.whole == (want.intent in _LISTY)]
         per_hit.append([s for s in found if not addresses_masked(s.text, h.chunk)])
     lowest = min(tax.levels.values(), key=lambda lv: lv.rank).name if tax.levels else None
     have: set[str] = set()
@@ -170,17 +198,27 @@ def extractive_answer(
     skip = set(stems(" ".join(want.skip)))
     q = set(stems(want.text)) - skip
     q_weight = sum(math.log(1 + n / df[t]) for t in q if t in df) or 1.0
+    # the kind of question's own words count a little: "Tech Stack" over "Zendesk" answers
+    # "support manager tools?", "Soft Abilities" over "Empathy" answers "what skills...?"
+    kind = set(stems(_about(want))) - skip - q
     cands: list[_Cand] = []
-    for i, st, levels in kept:
+    sims = similar(want.text, [st.text for _, st, _ in kept]) if similar and kept else None
+    for k, (i, st, levels) in enumerate(kept):
         toks = set(stems(st.text))
         heading = set(stems(where[i]))
         matched = sum(math.log(1 + n / df[t]) for t in q & toks if t in df)
         # a list item is what its heading says it is ("Soft Abilities" over "Empathy")
         share = 1.0 if st.listed and want.intent in _LISTY else 0.5
         matched += share * sum(math.log(1 + n / df[t]) for t in (q & heading) - toks if t in df)
+        near = (kind & toks) | (kind & heading if st.listed else set())
+        matched += ABOUT_SHARE * sum(math.log(1 + n / df[t]) for t in near if t in df)
         score = matched / q_weight + 0.3 / (1 + i)
+        if sims is not None:
+            score += SIM_WEIGHT * sims[k]
         if need is not None:
             score += 1.0 if (need.search(st.text) and extract_numbers(st.text)) else -1.0
+        if hits[i].chunk.id in firsts:
+            score += FIRST_BONUS
         if want.level and want.level in levels:
             score += LEVEL_BONUS
         elif not want.level and want.intent == "time" and lowest in levels:
@@ -215,6 +253,29 @@ def extractive_answer(
         lines.append(f"{body.rstrip('.!?')} {mark}{end}")
     bullets = want.intent in _LISTY and len(lines) > 2
     return Extract("\n".join(f"- {x}" for x in lines) if bullets else " ".join(lines), False)
+
+
+def _with_firsts(
+    want: Wanted, hits: Sequence[Hit], before: Before | None
+) -> tuple[list[Hit], set[str]]:
+    """The passages, plus the first section of each sequence a passage belongs to when the
+    question asks what comes first; and the ids of those first sections."""
+    out = list(hits)
+    firsts: set[str] = set()
+    if not want.first or before is None:
+        return out, firsts
+    have = {(h.chunk.guide, h.chunk.section_path): h for h in out}
+    for h in hits:
+        first = first_of_sequence(h.chunk, before)
+        if first is None:
+            continue
+        known = have.get((first.guide, first.section_path))
+        if known is None:
+            known = Hit(first, 0.0)
+            have[(first.guide, first.section_path)] = known
+            out.append(known)
+        firsts.add(known.chunk.id)
+    return out, firsts
 
 
 def _overlap(a: str, b: str) -> float:

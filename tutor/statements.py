@@ -11,7 +11,7 @@ page's question headings ("What does it take?") are not answers.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .chunking import Chunk
@@ -27,11 +27,19 @@ LABEL_SECTION = 12
 LOOK_BACK = 4  # sections: how far a label section looks for the heading it sits under
 
 
+LIST_MIN = 3  # items: fewer are not a list worth quoting whole
+LIST_MAX = 12  # items quoted of a longer list, in the guide's order
+LIST_WORDS = 30  # words: items past this are left to the cited passage
+ITEM_WORDS = 8  # an item longer than this, or ending in a full stop, is a sentence
+
+
 @dataclass(frozen=True)
 class Statement:
     text: str
     pos: int  # order within its passage
     listed: bool = False  # an item of a list, not a sentence of prose
+    group: int | None = None  # the list an item belongs to, or that a whole list quotes
+    whole: bool = False  # the whole list on one line: "Soft Abilities: Empathy, ..."
 
 
 def _is_value(line: str) -> bool:
@@ -67,9 +75,10 @@ def _named(value: str, label: str | None) -> str | None:
     return f"{label}: {value}"
 
 
-def statements(chunk: Chunk, context: Sequence[str] = ()) -> list[Statement]:
-    """The passage's quotable statements, in order. ``context`` names the headings the passage
-    sits under when its own section is a label over a figure (see :func:`context_headings`)."""
+def statements(chunk: Chunk) -> list[Statement]:
+    """The passage's quotable statements, in order: sentences, label/value lines, list items,
+    and each list of short items again as one line under its heading, for a question that
+    asks for the list ("what skills...?") rather than one of its items."""
     heading = chunk.section_path[-1] if chunk.section_path else chunk.heading
     if heading and not _numbers_in(heading, chunk.text):
         heading = ""
@@ -78,8 +87,22 @@ def statements(chunk: Chunk, context: Sequence[str] = ()) -> list[Statement]:
     lines = [_BULLET.sub("", x).strip() for x in raw]
     out: list[Statement] = []
     used: set[int] = set()
+    runs = _runs(lines, bullets)
     for i, line in enumerate(lines):
         if i in used or not line:
+            continue
+        if i in runs:
+            run = runs[i]
+            items: list[str] = []
+            for j in run:
+                if len(items) >= LIST_MAX or sum(len(x.split()) for x in items) >= LIST_WORDS:
+                    break  # an answer stays short; the citation holds the rest
+                items.append(lines[j])
+            body = ", ".join(items)
+            at = len(out)
+            out.append(Statement(f"{heading}: {body}" if heading else body, at, True, i, True))
+            out.extend(Statement(x, at, True, i) for x in items)
+            used.update(run)
             continue
         nxt = lines[i + 1] if i + 1 < len(lines) else None
         prev = lines[i - 1] if i > 0 and i - 1 not in used else None
@@ -100,6 +123,26 @@ def statements(chunk: Chunk, context: Sequence[str] = ()) -> list[Statement]:
             if len(s.split()) < 3 or s.endswith((":", "?")):
                 continue
             out.append(Statement(s, len(out), listed=bullets[i]))
+    return out
+
+
+def _runs(lines: list[str], bullets: list[bool]) -> dict[int, list[int]]:
+    """Runs of short list items (not sentences, not figures), by their first line."""
+    out: dict[int, list[int]] = {}
+    run: list[int] = []
+
+    def item(j: int) -> bool:
+        x = lines[j]
+        short = 0 < len(x.split()) <= ITEM_WORDS
+        return bullets[j] and short and x[-1] not in ".!?:" and not _is_value(x)
+
+    for j in range(len(lines) + 1):
+        if j < len(lines) and item(j):
+            run.append(j)
+            continue
+        if len(run) >= LIST_MIN:
+            out[run[0]] = run
+        run = []
     return out
 
 
@@ -135,3 +178,32 @@ def addresses_masked(text: str, chunk: Chunk) -> bool:
     instruction the patterns miss ("write to desk@... with your salary") carries one."""
     declared = str(chunk.meta.get("source_url") or "")
     return mask_addresses(text, declared) != text
+
+
+def _ends(heading: str) -> tuple[str, str]:
+    ws = re.findall(r"[a-z]{3,}", heading.casefold())
+    return (ws[0], ws[-1]) if ws else ("", "")
+
+
+def siblings(a: Chunk, b: Chunk) -> bool:
+    """Two sections of one sequence: "Months 1–2" and "Months 3–5", "Foundational Skills" and
+    "Technical & Analytical Skills" (headings that open or end alike)."""
+    if a.guide != b.guide or not a.section_path or not b.section_path:
+        return False
+    x, y = _ends(a.section_path[0]), _ends(b.section_path[0])
+    return bool(x[0]) and (x[0] == y[0] or x[1] == y[1])
+
+
+def first_of_sequence(chunk: Chunk, before: Callable[[Chunk, int], list[Chunk]]) -> Chunk | None:
+    """The first section of the sequence a section belongs to, when it is not that section:
+    "what should I learn first?" is answered by a path's first step, which the search may have
+    missed while finding the later ones."""
+    first = None
+    cur = chunk
+    for prev in before(chunk, LOOK_BACK * 3):
+        if prev.section_path == cur.section_path:
+            continue  # another part of the same section
+        if not siblings(prev, cur):
+            break
+        first = cur = prev
+    return first
