@@ -13,10 +13,10 @@ import pytest
 from conftest import CORPUS
 
 from tutor.chunking import Chunk
-from tutor.coach import _with_found_names
 from tutor.compose import Sources
 from tutor.extractive import Wanted, extractive_answer, search_query
 from tutor.retrieval import Hit
+from tutor.roles import with_found_names
 from tutor.statements import first_of_sequence, statements
 from tutor.taxonomy import Taxonomy, load_taxonomy
 
@@ -163,7 +163,7 @@ def test_a_title_end_no_other_title_shares_and_no_other_job_is_a_name(tax: Taxon
         "customer-support-manager": {"title": "Customer Support Manager", "aliases": []},
         "data-analyst": {"title": "Data Analyst", "aliases": []},
     }
-    out = _with_found_names(roles, {"pmm": "product marketing manager"}, tax)
+    out = with_found_names(roles, {"pmm": "product marketing manager"}, tax)
     assert out["customer-support-manager"]["aliases"] == ["support manager"]
     # "marketing manager" is a job of its own (corpus/taxonomy/occupations.yaml)
     assert out["product-marketing-manager"]["aliases"] == ["pmm"]

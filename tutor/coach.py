@@ -26,9 +26,10 @@ from .knowledge import Knowledge, KnowledgeStore
 from .plans import Ask, Context, Learner, Plan, has_data, plan_for
 from .profiles import Profile
 from .retrieval import Hit
+from .roles import with_found_names
 from .settings import Settings
 from .state import State, resolve
-from .taxonomy import Taxonomy, stem_all, words
+from .taxonomy import stem_all, words
 from .understanding import (
     OUT_OF_SCOPE,
     IntentModel,
@@ -119,7 +120,7 @@ class Coach:
             if isinstance(aliases, str):
                 aliases = [a.strip() for a in aliases.split(",")]
             info["aliases"].extend(a for a in aliases if a)
-        return _with_found_names(out, self.index.aliases(), self.knowledge.get().taxonomy)
+        return with_found_names(out, self.index.aliases(), self.knowledge.get().taxonomy)
 
     def understander(self) -> Understander:
         k = self.knowledge.get()
@@ -524,29 +525,6 @@ _FOCUS_AWARE = {
 
 def _in_plan(template: str, path: str) -> bool:
     return path.startswith(_FOCUS_AWARE.get(template, ()))
-
-
-def _with_found_names(
-    roles: dict[str, dict[str, Any]], acronyms: dict[str, str], tax: Taxonomy
-) -> dict[str, dict[str, Any]]:
-    """A page ingested without front matter or profile still answers to what learners call
-    its role: the acronym its own text uses, found at ingest ("csm"), and the end of its
-    title that no other covered title shares and that is no other job ("support manager",
-    but never "marketing manager" for a Product Marketing Manager)."""
-    by_title = {str(i["title"]).casefold(): slug for slug, i in roles.items()}
-    for acronym, title in acronyms.items():
-        slug = by_title.get(title.casefold()) or by_title.get(title.casefold().removesuffix("s"))
-        if slug:
-            roles[slug]["aliases"].append(acronym)
-    jobs = set(tax.occupations)
-    for slug, info in roles.items():
-        names = str(info["title"]).casefold().split()
-        for n in range(2, len(names)):
-            tail = " ".join(names[-n:])
-            others = [t for t, s in by_title.items() if s != slug and t.endswith(tail)]
-            if not others and tail not in jobs:
-                info["aliases"].append(tail)
-    return roles
 
 
 def _with_background(learner: Learner, state: State, k: Knowledge) -> Learner:
