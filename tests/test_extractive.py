@@ -113,8 +113,18 @@ def test_a_region_the_passages_do_not_give_is_declined_naming_what_they_give(
 ) -> None:
     want = Wanted("analyst pay in germany", "pay", "Germany", None, set(), tax)
     got = extractive_answer(want, pay_hits(), Sources(no_sections))
-    assert got.declined and got.text == "" and got.missing_region == "Germany"
+    assert got.declined and got.text == "" and got.missing == ["Germany"]
     assert got.have == ["India", "the United States"]
+
+
+def test_of_two_regions_asked_the_one_given_is_answered_and_the_other_named(
+    tax: Taxonomy,
+) -> None:
+    want = Wanted("analyst pay india vs germany", "pay", "India", None, set(), tax)
+    want.regions = ["India", "Germany"]
+    got = extractive_answer(want, pay_hits(), Sources(no_sections))
+    assert not got.declined and "₹9L" in got.text and "$80,000" not in got.text
+    assert got.missing == ["Germany"]
 
 
 def test_another_levels_figure_is_left_out(tax: Taxonomy) -> None:
@@ -129,7 +139,7 @@ def test_a_label_section_takes_its_region_from_the_heading_above(tax: Taxonomy) 
     got = extractive_answer(want, [Hit(senior, 1.0)], Sources(no_sections), before_of(above))
     assert "Senior-Level: $120,500" in got.text
     lone = extractive_answer(want, [Hit(senior, 1.0)], Sources(no_sections))
-    assert lone.missing_region == "United States"  # without the heading above, no country
+    assert lone.missing == ["United States"]  # without the heading above, no country
 
 
 def test_the_search_says_what_a_terse_question_is_about(tax: Taxonomy) -> None:

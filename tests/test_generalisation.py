@@ -98,6 +98,8 @@ ANSWERED = [
     Case("whats the pay like", SUP, SUP, ("$60,000",)),
     Case("how much does a customer support manager make?", None, SUP, ("$85,000",)),
     Case("what is the median salary for a customer support manager", None, SUP, ("$85,000",)),
+    # the US figures seed 002 gives, and a word that it gives none for India
+    Case("how much do support managers make in india vs the us", None, SUP, ("$85,000", "India")),
     Case(
         "entry level customer support manager salary",
         None,

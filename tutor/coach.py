@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .citations import Answer, check_answer, split_sentences
-from .compose import Sources, cited, fit_render, lower_first, render_answer, say
+from .compose import Sources, cited, fit_render, lower_first, oxford, render_answer, say
 from .extractive import Wanted, extractive_answer, search_query
 from .focus import FOCUS_MIN, focus, rank
 from .index import Index
@@ -442,22 +442,22 @@ class Coach:
             brief,
             k.examples.descriptions.get(intent, ""),
             bool(re.search(r"\bfirst\b|\border\b|\bstart\b", u.clean)),
+            list(state.regions),
         )
         # the question and what its kind of question is about ("pay, salary, earnings"):
         # "how much does a support manager make?" shares no word with a salary block
         hits = self.search(search_query(want, views[slug].title), slug, 6)
         got = extractive_answer(want, hits, sources, self.index.before, self.similar)
-        if got.missing_region:
-            text = self._render(
-                "decline_missing",
-                sources,
-                views[slug],
-                what="pay",
-                region_name=k.taxonomy.display(got.missing_region),
-                have=got.have,
-            )
+        if not got.missing:
+            return got.text, got.declined, hits
+        # "...in india vs the us": the figures the guides give, and a word on the rest
+        name = oxford([k.taxonomy.display(r) for r in got.missing])
+        text = self._render(
+            "decline_missing", sources, views[slug], what="pay", region_name=name, have=got.have
+        )
+        if got.declined:
             return text, True, []
-        return got.text, got.declined, hits
+        return f"{got.text}\n\n{text}", False, hits
 
     def _render(
         self,

@@ -64,7 +64,7 @@ class Wanted:
 
     text: str
     intent: str
-    region: str | None = None
+    region: str | None = None  # the first region asked; `regions` has them all
     level: str | None = None
     # words that name no content: the taxonomy's function words and the covered roles' names
     skip: set[str] = field(default_factory=set)
@@ -73,13 +73,17 @@ class Wanted:
     # what this kind of question is about: the intent's description in corpus/understanding
     about: str = ""
     first: bool = False  # asks what comes first: a sequence's first section leads
+    regions: list[str] = field(default_factory=list)
+
+    def asked(self) -> list[str]:
+        return list(dict.fromkeys([*([self.region] if self.region else []), *self.regions]))
 
 
 @dataclass
 class Extract:
     text: str
     declined: bool
-    missing_region: str | None = None  # the region asked that no passage gives a figure for
+    missing: list[str] = field(default_factory=list)  # regions asked no passage gives pay for
     have: list[str] = field(default_factory=list)  # the regions the passages do give figures for
 
 
@@ -124,19 +128,21 @@ def _for_region(found: set[str], asked: str, tax: Taxonomy) -> bool:
 
 
 def search_query(want: Wanted, title: str) -> str:
-    """What to search the role's passages for: the question, the role's title when the
+    """What to search the role's passages for: the question; the role's title when the
     question does not name it ("how long will it take me?" on the role's page found the
-    senior tier but not the junior one), the region asked by the name the guides use; and, when the question says little beyond its kind ("how much does a
-    support manager make?" shares no word with a salary block), what that kind of question is
-    about: the intent's description in corpus/understanding, its asides dropped. A question
-    that says more is not diluted: "how long does it take to become one?" lost the training
-    time to the job search that the time description also names."""
+    senior tier but not the junior one); the regions asked, by the names the guides use; and,
+    when the question says little beyond its kind ("how much does a support manager make?"
+    shares no word with a salary block), what that kind of question is about: the intent's
+    description in corpus/understanding, its asides dropped. A question that says more is not
+    diluted: "how long does it take to become one?" lost the training time to the job search
+    that the time description also names."""
     skip = set(stems(" ".join(want.skip)))
     own = set(stems(want.text)) - skip
     about = ""
     if len(own) < 2:
         about = _about(want)
-    region = want.taxonomy.display(want.region) if want.taxonomy and want.region else ""
+    tax = want.taxonomy
+    region = " ".join(tax.display(r) for r in want.asked()) if tax else ""
     named = set(stems(title)) <= set(stems(want.text))
     return " ".join(x for x in (want.text, "" if named else title, about, region) if x)
 
@@ -169,27 +175,31 @@ def extractive_answer(
         per_hit.append([s for s in found if not addresses_masked(s.text, h.chunk)])
     lowest = min(tax.levels.values(), key=lambda lv: lv.rank).name if tax.levels else None
     have: set[str] = set()
+    asked = want.asked()
     kept: list[tuple[int, Statement, set[str]]] = []
     for i, sts in enumerate(per_hit):
         for st in sts:
             money = bool(_MONEY.search(st.text) and extract_numbers(st.text))
             regions = regions_in(st.text, tax) or regions_in(where[i], tax)
             levels = levels_in(st.text, tax) or (levels_in(where[i], tax) if money else set())
-            if money and want.region:
+            if money and asked:
                 have.update(regions)
                 # never another region's figure, nor one whose region the page does not say
-                if not _for_region(regions, want.region, tax):
+                if not any(_for_region(regions, a, tax) for a in asked):
                     continue
             if money and want.level and levels and want.level not in levels:
                 continue  # another level's figure
             kept.append((i, st, levels))
-    if (
-        want.intent == "pay"
-        and want.region
-        and not any(need and need.search(st.text) for _, st, _ in kept)
-    ):
-        shown = sorted({tax.display(r) for r in have})
-        return Extract("", True, missing_region=want.region, have=shown)
+    missing: list[str] = []
+    if want.intent == "pay" and asked and need is not None:
+        figures = [
+            regions_in(st.text, tax) or regions_in(where[i], tax)
+            for i, st, _ in kept
+            if need.search(st.text)
+        ]
+        missing = [a for a in asked if not any(_for_region(f, a, tax) for f in figures)]
+        if len(missing) == len(asked):
+            return Extract("", True, missing, sorted({tax.display(r) for r in have}))
     docs = [set(stems(st.text)) for _, st, _ in kept]
     n = max(1, len(docs))
     df: dict[str, int] = {}
@@ -259,7 +269,8 @@ def extractive_answer(
         end = body[-1] if body[-1] in ".!?" else "."
         lines.append(f"{body.rstrip('.!?')} {mark}{end}")
     bullets = want.intent in _LISTY and len(lines) > 2
-    return Extract("\n".join(f"- {x}" for x in lines) if bullets else " ".join(lines), False)
+    text = "\n".join(f"- {x}" for x in lines) if bullets else " ".join(lines)
+    return Extract(text, False, missing, sorted({tax.display(r) for r in have}))
 
 
 def _with_firsts(
