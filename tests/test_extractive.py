@@ -132,6 +132,16 @@ def test_another_levels_figure_is_left_out(tax: Taxonomy) -> None:
     assert "Entry-Level: $61,500" in text and "$120,500" not in text
 
 
+def test_a_level_the_region_lacks_gets_the_figure_it_has_named_by_its_level(
+    tax: Taxonomy,
+) -> None:
+    """Not a decline that says India has no figure: the page's one names its own level."""
+    hits = [Hit(chunk("Key numbers", "- Mid pay (India)\n- ₹9L\n- Mid pay (US)\n- $80k"), 1.0)]
+    want = Wanted("senior analyst pay in india", "pay", "India", "senior", set(), tax)
+    got = extractive_answer(want, hits, Sources(no_sections))
+    assert got.text == "Mid pay (India): ₹9L [1]." and not got.missing
+
+
 def test_a_label_section_takes_its_region_from_the_heading_above(tax: Taxonomy) -> None:
     above = [chunk("Salary (US, USD)", "Median: $90,000", 0), chunk("Mid-Level", "$90,000", 1)]
     senior = chunk("Senior-Level", "$120,500", 2)

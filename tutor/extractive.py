@@ -174,22 +174,8 @@ def extractive_answer(
         found = [s for s in found if s.group is None or s.whole == (want.intent in _LISTY)]
         per_hit.append([s for s in found if not addresses_masked(s.text, h.chunk)])
     lowest = min(tax.levels.values(), key=lambda lv: lv.rank).name if tax.levels else None
-    have: set[str] = set()
     asked = want.asked()
-    kept: list[tuple[int, Statement, set[str]]] = []
-    for i, sts in enumerate(per_hit):
-        for st in sts:
-            money = bool(_MONEY.search(st.text) and extract_numbers(st.text))
-            regions = regions_in(st.text, tax) or regions_in(where[i], tax)
-            levels = levels_in(st.text, tax) or (levels_in(where[i], tax) if money else set())
-            if money and asked:
-                have.update(regions)
-                # never another region's figure, nor one whose region the page does not say
-                if not any(_for_region(regions, a, tax) for a in asked):
-                    continue
-            if money and want.level and levels and want.level not in levels:
-                continue  # another level's figure
-            kept.append((i, st, levels))
+    kept, have = _answerable(want, per_hit, where, tax)
     missing: list[str] = []
     if want.intent == "pay" and asked and need is not None:
         figures = [
@@ -271,6 +257,33 @@ def extractive_answer(
     bullets = want.intent in _LISTY and len(lines) > 2
     text = "\n".join(f"- {x}" for x in lines) if bullets else " ".join(lines)
     return Extract(text, False, missing, sorted({tax.display(r) for r in have}))
+
+
+def _answerable(
+    want: Wanted, per_hit: list[list[Statement]], where: list[str], tax: Taxonomy
+) -> tuple[list[tuple[int, Statement, set[str]]], set[str]]:
+    """The statements that may answer, with the levels they name; and the regions the passages
+    give figures for. Never a figure for another region, nor one whose region the page does
+    not say; another level's figure only when none is given at the level asked ("senior pay in
+    India?" gets the mid-level figure the page gives, which names its level, rather than a
+    decline that says India has no figure)."""
+    asked = want.asked()
+    have: set[str] = set()
+    found: list[tuple[int, Statement, set[str], bool]] = []
+    for i, sts in enumerate(per_hit):
+        for st in sts:
+            money = bool(_MONEY.search(st.text) and extract_numbers(st.text))
+            regions = regions_in(st.text, tax) or regions_in(where[i], tax)
+            levels = levels_in(st.text, tax) or (levels_in(where[i], tax) if money else set())
+            if money and asked:
+                have.update(regions)
+                if not any(_for_region(regions, a, tax) for a in asked):
+                    continue
+            found.append((i, st, levels, money))
+    level = want.level
+    if level and any(money and level in levels for _, _, levels, money in found):
+        found = [f for f in found if not (f[3] and f[2] and level not in f[2])]
+    return [(i, st, levels) for i, st, levels, _ in found], have
 
 
 def _with_firsts(
