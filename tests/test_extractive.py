@@ -49,7 +49,7 @@ def test_a_label_over_its_figure_is_one_statement() -> None:
 
 def test_a_figure_over_its_caption_is_not_paired_with_the_next_figure() -> None:
     c = chunk("At a glance", "12%\njob growth\n$71,000\ntypical pay\nremote-friendly")
-    assert said(c) == ["job growth: 12%", "typical pay: $71,000"]
+    assert said(c) == ["Job growth: 12%", "Typical pay: $71,000"]
 
 
 def test_a_lone_figure_takes_its_heading_and_a_labelled_line_is_named_by_it() -> None:

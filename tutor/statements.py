@@ -70,6 +70,7 @@ def _numbers_in(text: str, where: str) -> bool:
 def _named(value: str, label: str | None) -> str | None:
     if not label:
         return None
+    label = label[0].upper() + label[1:]  # a caption under a figure: "median salary"
     if _LABELLED.match(value):
         return f"{label}, {lower_first(value)}"  # "Junior Manager, experience: 1-3 years"
     return f"{label}: {value}"
