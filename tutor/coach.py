@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from .citations import Answer, check_answer, split_sentences
-from .compose import Sources, cited, fit_render, lower_first, render_answer, say
-from .extractive import extractive_answer
+from .compose import Sources, cited, fit_render, lower_first, oxford, render_answer, say
+from .extractive import Wanted, extractive_answer, search_query
 from .focus import FOCUS_MIN, focus, rank
 from .index import Index
 from .intent_model import FILL
@@ -27,6 +27,7 @@ from .knowledge import Knowledge, KnowledgeStore
 from .plans import Ask, Context, Learner, Plan, has_data, plan_for
 from .profiles import Profile
 from .retrieval import Hit
+from .roles import with_found_names
 from .settings import Settings
 from .state import State, resolve
 from .taxonomy import stem_all, words
@@ -125,7 +126,7 @@ class Coach:
             if isinstance(aliases, str):
                 aliases = [a.strip() for a in aliases.split(",")]
             info["aliases"].extend(a for a in aliases if a)
-        return out
+        return with_found_names(out, self.index.aliases(), self.knowledge.get().taxonomy)
 
     def understander(self) -> Understander:
         k = self.knowledge.get()
@@ -343,9 +344,11 @@ class Coach:
             return text, hits
         return f"{cited(s, sources.cite_hit(hit))}\n\n{text}", hits
 
+    def _role_names(self, k: Knowledge) -> list[str]:
+        return [n for v in k.role_aliases(self.guide_roles()).values() for n in v]
+
     def _role_stems(self, k: Knowledge) -> set[str]:
-        names = [n for v in k.role_aliases(self.guide_roles()).values() for n in v]
-        return set(stem_all([w for n in names for w in words(n)]))
+        return set(stem_all([w for n in self._role_names(k) for w in words(n)]))
 
     def _closest_roles(self, u: Understanding, roles: list[str], k: Knowledge) -> list[str]:
         """With no role named or selected, the one whose profile uses the question's own words
@@ -398,8 +401,7 @@ class Coach:
         # a heading line of its own, ending in a colon: it frames, it claims nothing
         prefix = f"**{heading}:**\n" if heading else ""
         if profile is None or not has_data(intent, profile):
-            hits = self.search(u.text, slug, 6)
-            text, declined = extractive_answer(u.text, intent, hits, sources, brief=brief)
+            text, declined, hits = self._extract(intent, slug, state, u, k, views, sources, brief)
             return (prefix + text if text else ""), declined, hits, False
         ask = Ask(
             intent=intent,
@@ -464,6 +466,46 @@ class Coach:
                 )
                 text = f"{lead}\n\n{text}"
         return (prefix + text if text else ""), plan.abstained, [], found is not None
+
+    def _extract(
+        self,
+        intent: str,
+        slug: str,
+        state: State,
+        u: Understanding,
+        k: Knowledge,
+        views: dict[str, RoleView],
+        sources: Sources,
+        brief: bool,
+    ) -> tuple[str, bool, list[Hit]]:
+        """The extractive answer (tutor/extractive.py), for the question's region and level."""
+        level = state.level if intent in ("pay", "career_path", "time") else None
+        want = Wanted(
+            u.text,
+            intent,
+            state.region,
+            level,
+            self.understander().lex.function_words | set(self._role_names(k)),
+            k.taxonomy,
+            brief,
+            k.examples.descriptions.get(intent, ""),
+            bool(re.search(r"\bfirst\b|\border\b|\bstart\b", u.clean)),
+            list(state.regions),
+        )
+        # the question and what its kind of question is about ("pay, salary, earnings"):
+        # "how much does a support manager make?" shares no word with a salary block
+        hits = self.search(search_query(want, views[slug].title), slug, 6)
+        got = extractive_answer(want, hits, sources, self.index.before, self.similar)
+        if not got.missing:
+            return got.text, got.declined, hits
+        # "...in india vs the us": the figures the guides give, and a word on the rest
+        name = oxford([k.taxonomy.display(r) for r in got.missing])
+        text = self._render(
+            "decline_missing", sources, views[slug], what="pay", region_name=name, have=got.have
+        )
+        if got.declined:
+            return text, True, []
+        return f"{got.text}\n\n{text}", False, hits
 
     def _render(
         self,

@@ -160,6 +160,16 @@ class Index:
         )
         return [_chunk_from_row(r) for r in rows]
 
+    def before(self, chunk: Chunk, n: int) -> list[Chunk]:
+        """The ``n`` chunks just before one in its guide, nearest first: a label over a figure
+        ("Senior-Level" / "$102,500") is read under the heading above it."""
+        rows = self.db.execute(
+            f"select {_COLS} from chunks where guide = ? and position < ? "
+            "order by position desc limit ?",
+            (chunk.guide, chunk.position, n),
+        )
+        return [_chunk_from_row(r) for r in rows]
+
     def aliases(self) -> dict[str, str]:
         """Acronyms of role titles that the role's own guides use ("csm" -> "customer success
         manager"), found at ingest. Learners write the acronym; the embedder knows the words."""

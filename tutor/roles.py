@@ -12,8 +12,10 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .errors import InputError, NotFound
+from .taxonomy import Taxonomy
 
 PROFILES = "profiles"
 
@@ -62,3 +64,26 @@ def resolve_role(name: str, known: Mapping[str, Iterable[str]]) -> str:
     if suggest:
         hint = f"Did you mean {' or '.join(suggest[:2])}? {hint}"
     raise NotFound(f"Unknown role '{name}'.", hint)
+
+
+def with_found_names(
+    roles: dict[str, dict[str, Any]], acronyms: dict[str, str], tax: Taxonomy
+) -> dict[str, dict[str, Any]]:
+    """A page ingested without front matter or profile still answers to what learners call
+    its role: the acronym its own text uses, found at ingest ("csm"), and the end of its
+    title that no other covered title shares and that is no other job ("support manager",
+    but never "marketing manager" for a Product Marketing Manager)."""
+    by_title = {str(i["title"]).casefold(): slug for slug, i in roles.items()}
+    for acronym, title in acronyms.items():
+        slug = by_title.get(title.casefold()) or by_title.get(title.casefold().removesuffix("s"))
+        if slug:
+            roles[slug]["aliases"].append(acronym)
+    jobs = set(tax.occupations)
+    for slug, info in roles.items():
+        names = str(info["title"]).casefold().split()
+        for n in range(2, len(names)):
+            tail = " ".join(names[-n:])
+            others = [t for t, s in by_title.items() if s != slug and t.endswith(tail)]
+            if not others and tail not in jobs:
+                info["aliases"].append(tail)
+    return roles
