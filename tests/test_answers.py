@@ -425,3 +425,10 @@ def test_a_median_equal_to_a_levels_figure_is_said_once(shipped: Tutor) -> None:
 def test_a_us_pay_note_is_not_said_of_germany(shipped: Tutor) -> None:
     ans = shipped.ask("How much does a CSM make in Germany?")
     assert "best-paying employers" not in ans.answer, ans.answer
+
+
+def test_what_a_learner_lacks_is_not_what_they_bring(shipped: Tutor) -> None:
+    """ "i dont know anything about saas" is not SaaS knowledge, and the role named in the
+    question is not a skill the learner has ("mentoring junior CSMs" matched on "csm")."""
+    ans = shipped.ask("im a teacher, can i become a csm?? i dont know anything about saas")
+    assert "you already bring" not in ans.answer, ans.answer

@@ -90,3 +90,26 @@ def test_yaml_anchors_are_refused(tmp_path: Path) -> None:
     path.write_text("role: x\ntitle: &a [1, 2]\naliases: *a\n")
     with pytest.raises(CorpusError, match="alias|anchor"):
         load_profile(path)
+
+
+def test_a_profile_broken_while_running_keeps_the_last_good_knowledge(tmp_path: Path) -> None:
+    """A profile caught half-written by an editor (a round of fresh questions crashed on one)
+    must not take a running tutor down: the last good files answer until the file is fixed."""
+    from tutor.knowledge import KnowledgeStore
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(PROJECT_ROOT / "corpus", corpus)
+    store = KnowledgeStore(corpus)
+    good = store.get()
+    assert "customer-success-manager" in good.profiles
+    profile = corpus / "profiles" / "customer-success-manager.yaml"
+    text = profile.read_text(encoding="utf-8")
+    profile.write_text(text[: len(text) // 3] + "\n  - [unclosed\n", encoding="utf-8")
+    assert store.get() is good  # the half-written file is not loaded, nothing is lost
+    profile.write_text(text.replace("csms", "csm folks", 1), encoding="utf-8")
+    fixed = store.get()
+    assert fixed is not good and "customer-success-manager" in fixed.profiles
+    # a fresh store has nothing to fall back on: the error says which file and why
+    profile.write_text("role: [unclosed\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="customer-success-manager.yaml"):
+        KnowledgeStore(corpus).get()

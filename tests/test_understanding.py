@@ -106,6 +106,8 @@ def test_followup_without_intent_is_marked(shipped: Tutor) -> None:
         ("which pays more, csm or support manager", "pay"),
         ("csm vs support manager, which is less stressful", "fit"),
         ("whats the difference between csm and support manager", None),
+        # a second clause that only asks the dimension
+        ("whats the difference between csm and support manager, and which one pays more", "pay"),
     ],
 )
 def test_a_comparison_keeps_what_it_compares(
@@ -121,3 +123,8 @@ def test_short_messages_that_point_back_are_marked(shipped: Tutor) -> None:
     assert shipped.coach.understand("ok which of those first?").refers_back
     # naming something new is a new question
     assert not shipped.coach.understand("which of those pays more in germany").refers_back
+
+
+def test_two_levels_named_filter_by_neither(shipped: Tutor) -> None:
+    u = shipped.coach.understand("how much do support managers make starting out vs senior")
+    assert u.level is None and u.intents == ["pay"]

@@ -174,7 +174,7 @@ class Coach:
         state = resolve(u, turn.prev, turn.page_role, turn.learner_role)
         k = self.knowledge.get()
         views = self.role_views(k)
-        learner = _with_background(turn.learner, state, k)
+        learner = _with_background(turn.learner, state, k, u.statements)
         sources = Sources(self.index.find_section)
         parts: list[str] = []
         abstained: list[bool] = []
@@ -585,12 +585,16 @@ def _in_plan(template: str, path: str) -> bool:
     return path.startswith(_FOCUS_AWARE.get(template, ()))
 
 
-def _with_background(learner: Learner, state: State, k: Knowledge) -> Learner:
+def _with_background(
+    learner: Learner, state: State, k: Knowledge, statements: list[str] | None = None
+) -> Learner:
     """The learner, with the background this conversation has told us, phrased for templates."""
     bg = state.background or learner.background
     out = Learner(**{**learner.__dict__})
     out.background = bg
     out.about_me = state.about_me
+    neg = k.taxonomy.negations
+    out.said = "; ".join(x for x in statements or [] if not set(words(x)) & neg) or None
     if state.hours and not learner.hours or state.hours and state.hours != learner.hours:
         out.hours, out.hours_from = state.hours, "question"
     if bg:

@@ -7,6 +7,7 @@ adds a role (a guide, a profile, a roadmap) or a region sees it on the next ques
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from .errors import CorpusError
 from .profiles import Profile, load_profiles
 from .roadmaps import Roadmap, load_roadmaps
 from .taxonomy import Taxonomy, load_taxonomy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -98,17 +101,28 @@ class KnowledgeStore:
         self.corpus_dir = corpus_dir
         self._lock = threading.Lock()
         self._current: Knowledge | None = None
+        self._failed = ""  # the fingerprint of files that failed to load, warned about once
 
     def get(self) -> Knowledge:
         fp = _fingerprint(self.corpus_dir)
         with self._lock:
             if self._current is None or self._current.fingerprint != fp:
-                self._current = Knowledge(
-                    self.corpus_dir,
-                    fp,
-                    load_taxonomy(self.corpus_dir),
-                    load_profiles(self.corpus_dir),
-                    load_roadmaps(self.corpus_dir),
-                    load_examples(self.corpus_dir),
-                )
+                try:
+                    self._current = Knowledge(
+                        self.corpus_dir,
+                        fp,
+                        load_taxonomy(self.corpus_dir),
+                        load_profiles(self.corpus_dir),
+                        load_roadmaps(self.corpus_dir),
+                        load_examples(self.corpus_dir),
+                    )
+                except CorpusError as exc:
+                    if self._current is None:
+                        raise
+                    # a profile caught half-written by an editor, or a typo saved while the
+                    # server runs: keep answering from the last good files, say why, and try
+                    # again on the next question (the fingerprint still differs)
+                    if fp != self._failed:
+                        log.warning("keeping the last good corpus files: %s", exc)
+                        self._failed = fp
             return self._current

@@ -28,6 +28,7 @@ class Learner:
 
     background: str | None = None
     about_me: str | None = None  # what they said about themselves, for matching stories
+    said: str | None = None  # this message's statements only, without its questions
     hours: float | None = None  # hours a week: said in this conversation or set on the page
     hours_from: str = ""  # "question", "settings"
     done: list[str] = field(default_factory=list)  # milestone titles ticked done
@@ -549,15 +550,18 @@ def _myths(ask: Ask, p: Profile, similar: Similarity | None) -> list[Any]:
     return picked or list(p.myths)
 
 
-# How close a learner's own words must be to a skill the guides list to count as one they bring.
-BRING_MIN = 0.40
+# How close a learner's own words must be to a skill the guides list to count as one they bring
+# (at 0.40 "im a teacher" brought "mentoring junior CSMs").
+BRING_MIN = 0.50
 
 
 def _what_you_bring(learner: Learner, p: Profile, similar: Similarity | None) -> list[Any]:
     """The skills the guides list for the role that the learner's own description already
     shows ("I run a retail team of 12" -> "leading a small team", "scheduling"), each with the
     fact that lists it: a coach maps a background no story covers onto the role."""
-    text = learner.about_me or learner.background
+    # the statements alone: "im a teacher, can i become a csm??" as a whole matched
+    # "mentoring junior CSMs" on "csm"
+    text = learner.said or learner.background
     if not text or similar is None:
         return []
     pool: list[tuple[str, Any]] = [(i, g) for g in p.skills for i in g.items]

@@ -123,6 +123,7 @@ class Taxonomy:
     clause_breaks: set[str] = field(default_factory=set)
     comparison_words: set[str] = field(default_factory=set)
     anaphora: set[str] = field(default_factory=set)
+    negations: set[str] = field(default_factory=set)
     occupations: list[str] = field(default_factory=list)  # job titles, singular, lower case
     heads: set[str] = field(default_factory=set)  # the last word of a job title: "nurse"
     generic_heads: set[str] = field(default_factory=set)  # "manager" alone names no role
@@ -217,6 +218,7 @@ def load_taxonomy(corpus_dir: Path) -> Taxonomy:
             fold(x) for x in _strs(data.get("comparison_words"), path, "comparison_words")
         }
         tax.anaphora = {fold(x) for x in _strs(data.get("anaphora"), path, "anaphora")}
+        tax.negations = {fold(x) for x in _strs(data.get("negations"), path, "negations")}
     path = folder / "occupations.yaml"
     if path.exists():
         data = safe_yaml.load_mapping(path, "taxonomy file")

@@ -274,7 +274,7 @@ class Understander:
         outlook. None when nothing is left to say ("what's the difference?")."""
         drop = {FILL["role"], FILL["other_role"], *self.lex.comparison_words}
         rest = " ".join(w for w in clause.split() if w not in drop)
-        if not rest or rest == clause:
+        if not rest:
             return None
         ranked = [x for x in self.model.classify_many([rest])[0] if x[0] != "compare"]
         total = sum(x[2] for x in ranked) or 1.0
@@ -386,7 +386,8 @@ class Understander:
             u.background = self._domain(toks, cue)
         u.other_roles = list(dict.fromkeys(m.value for m in titles if m.start not in mine))
         levels = [m for m in tax.level_gazetteer.find(toks) if not (_spans([m]) & taken)]
-        if levels:
+        # "starting out vs senior" asks for both: no one level to filter by
+        if len({m.value for m in levels}) == 1:
             u.level = levels[0].value
         hours = _HOURS.search(" ".join(toks))
         if hours:
