@@ -432,3 +432,9 @@ def test_what_a_learner_lacks_is_not_what_they_bring(shipped: Tutor) -> None:
     question is not a skill the learner has ("mentoring junior CSMs" matched on "csm")."""
     ans = shipped.ask("im a teacher, can i become a csm?? i dont know anything about saas")
     assert "you already bring" not in ans.answer, ans.answer
+
+
+def test_an_estimate_faster_than_the_plan_says_what_the_guide_does_not(shipped: Tutor) -> None:
+    ans = shipped.ask("how long to become a csm if i study 20 hours a week")
+    assert ans.answer.startswith("At your 20 hours a week, expect about 4 months"), ans.answer
+    assert "does not say whether studying more than 10 hours a week" in ans.answer

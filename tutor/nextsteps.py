@@ -108,6 +108,8 @@ def render_next(
                 "Pace estimate", rm.role_title, calc, "Career Tutor calculation"
             ),
             "fact": plan_fact(profile),
+            # faster than the plan's hours is our scaling, not the guide's promise
+            "note": profile.time.pace_note if profile and h > rm.hours_per_week else None,
         }
     return render_answer(
         settings.prompts_dir,

@@ -313,7 +313,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
     fast_note = next((d for d in p.time.training if d.faster_if), None)
     if ask.intent == "time":
         data = {**common, "training": p.time.training, "job_search": p.time.job_search}
-        data.update(pace=_pace(plan_hours, learner), fast_note=fast_note)
+        data.update(pace=_pace(plan_hours, learner, p.time.pace_note), fast_note=fast_note)
         # "how long until I'm a senior or strategic one?": the experience senior roles take
         data["senior"] = p.time.senior if ask.level in ("senior", "head", "top") else []
         # "how many years does a junior one need?": that tier first, then the ladder
@@ -344,7 +344,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             {
                 **common,
                 "path": p.learning_path,
-                "pace": _pace(plan_hours, learner),
+                "pace": _pace(plan_hours, learner, p.time.pace_note),
                 "plan_time": plan_time,
                 "bring": [] if (story and close) else _what_you_bring(learner, p, ctx.similar),
             },
@@ -520,7 +520,9 @@ def _plan_hours(p: Profile, roadmap: Roadmap | None) -> tuple[float, float, Any]
     return None
 
 
-def _pace(plan: tuple[float, float, Any] | None, learner: Learner) -> dict[str, Any] | None:
+def _pace(
+    plan: tuple[float, float, Any] | None, learner: Learner, note: Any = None
+) -> dict[str, Any] | None:
     if plan is None or not learner.hours:
         return None
     months, guide_hours, fact = plan
@@ -530,6 +532,7 @@ def _pace(plan: tuple[float, float, Any] | None, learner: Learner) -> dict[str, 
         "hours": learner.hours,
         "exact": pace(months, guide_hours, learner.hours),
         "result": about(pace(months, guide_hours, learner.hours)),
+        "note": note,
         "fact": fact,
     }
 

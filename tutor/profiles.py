@@ -125,6 +125,9 @@ class Time(_Strict):
     training: list[Duration] = []  # from zero to job-ready
     job_search: list[Duration] = []
     senior: list[Duration] = []  # experience before senior or strategic roles
+    # what the guide says of studying faster than its plan ("does not say whether more than 10
+    # hours a week gets you there sooner"): said beside any estimate scaled up from the plan
+    pace_note: Text | None = None
 
 
 class Step(Cited):
