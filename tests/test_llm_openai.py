@@ -439,7 +439,8 @@ def test_figure_cited_to_the_wrong_passage_is_removed(
 def test_figure_from_another_passage_is_renumbered_and_kept(
     openai_tutor: Callable[..., Tutor], srv: FakeOpenAI
 ) -> None:
-    """Citations are renumbered by first use: a US figure cited [2] first becomes [1]."""
+    """Citations are renumbered by first use: a figure from passage [2] (the guide's account
+    of its own sources) cited first becomes [1]."""
 
     def step(body: dict[str, Any]) -> Reply:
         us = sentences_of(body, 2)[0]
@@ -452,7 +453,7 @@ def test_figure_from_another_passage_is_renumbered_and_kept(
 
     assert ans.engine == "openai"
     assert [c.heading for c in ans.citations] == [
-        "Pay in the United States",
+        "About the 2026 CSM career guide",
         "Pay in Germany and Europe",
     ]
     assert_valid_citations(ans.to_dict())

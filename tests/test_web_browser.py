@@ -164,6 +164,11 @@ def test_ask_stream_cite_tick_and_reload(watched: Any, server: str) -> None:
         lambda r: r.url.endswith("/api/progress") and r.request.method == "PUT"
     ):
         page.check(f"#ms-{QBRS}")
+    # the page renders the response after it arrives: wait for that, not for the response
+    # (reading the label at once failed about one run in four)
+    page.wait_for_function(
+        "() => document.querySelector('#meter-label').textContent === '1 of 9 milestones done'"
+    )
     assert page.inner_text("#meter-label") == "1 of 9 milestones done"
 
     page.reload()

@@ -380,6 +380,7 @@ class Tutor:
         sources: dict[int, Citation] = {c.n: c for c in offline.citations if c.kind == "guide"}
         facts = [(n, f) for n, f in reply.facts if n in sources]
         seen = {(c.guide, c.heading) for c in sources.values()}
+        sent: list[Hit] = []
         for h in self.retriever.search(standalone, role=state.role, k=RETRIEVE_K):
             if h.chunk.flagged:  # instruction-like text (tutor/injection.py): never sent
                 continue
@@ -387,6 +388,7 @@ class Tutor:
                 n = len(sources) + 1
                 sources[n] = Citation.from_hit(n, h)
                 seen.add((h.chunk.guide, h.chunk.heading))
+                sent.append(h)
         chat_history = [
             {"role": "user" if m["sender"] == "user" else "assistant", "content": m["content"]}
             for m in history[-8:]
@@ -409,7 +411,13 @@ class Tutor:
             detector(self.settings.corpus_dir),
         )
         answer.role = state.role
-        answer.passages = [p for p in offline.passages]
+        # every passage the model was given, so that any it cites resolves (a retrieved one
+        # the offline answer did not use, such as a guide's own account of its sources)
+        have = {p["id"] for p in offline.passages}
+        answer.passages = [
+            *offline.passages,
+            *(h.to_dict() for h in sent if h.chunk.id not in have),
+        ]
         return answer
 
     # --- next steps ---------------------------------------------------------------------------
