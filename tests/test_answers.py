@@ -438,3 +438,12 @@ def test_an_estimate_faster_than_the_plan_says_what_the_guide_does_not(shipped: 
     ans = shipped.ask("how long to become a csm if i study 20 hours a week")
     assert ans.answer.startswith("At your 20 hours a week, expect about 4 months"), ans.answer
     assert "does not say whether studying more than 10 hours a week" in ans.answer
+
+
+def test_a_role_reached_by_experience_opens_with_the_first_tier(shipped: Tutor) -> None:
+    ans = shipped.ask("How long does it take to become a customer support manager?")
+    assert ans.answer.startswith("Expect about 1–3 years of work experience"), ans.answer
+    assert not ans.abstained
+    # asked in months, the figure asked for is what the guides lack: said first, and declined
+    months = shipped.ask("How many months does it take to become a customer support manager?")
+    assert months.abstained and months.answer.startswith("The guides give no study time")

@@ -332,6 +332,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         study = bool(
             re.search(r"\b(?:months?|weeks?|hours?|hrs?|study|course)\b", ask.text.lower())
         )
+        data["study"] = study
         return Plan("time", data, abstained=not p.time.training and tier is None and study)
     if ask.intent == "start":
         plan_time = plan_hours[2] if plan_hours else next(iter(p.time.training), None)
