@@ -563,12 +563,16 @@ class Coach:
 
 
 # The profile sections a template itself leads with when the question turns on one of their
-# facts (prompts/answers/portfolio.j2, career_path.j2).
+# facts (prompts/answers/portfolio.j2, career_path.j2, time.j2, myths.j2), or that list it anyway.
 _FOCUS_AWARE = {
     "portfolio": ("portfolio.projects",),
     "career_path": ("related",),
     "time": ("ladder",),
     "myths": ("myths",),
+    # these list everything they cover; a lead from another section is noise ("which salary
+    # sources..." led with Germany's open-jobs count on the word "Glassdoor")
+    "sources": ("",),
+    "roadmap": ("",),
 }
 
 
