@@ -447,3 +447,11 @@ def test_a_role_reached_by_experience_opens_with_the_first_tier(shipped: Tutor) 
     # asked in months, the figure asked for is what the guides lack: said first, and declined
     months = shipped.ask("How many months does it take to become a customer support manager?")
     assert months.abstained and months.answer.startswith("The guides give no study time")
+
+
+def test_a_tool_the_question_names_is_placed_among_the_rest(shipped: Tutor) -> None:
+    """ "is salesforce enough?" is answered: where it fits, and what else the guides list."""
+    ans = shipped.ask("which tools should i learn for CSM? is salesforce enough")
+    first = ans.answer.split("\n")[0]
+    assert first.startswith("Salesforce is one of the tools the guides list under **CRMs**")
+    assert "customer success platforms" in first

@@ -375,7 +375,11 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
     if ask.intent == "compare":
         return Plan("compare", {**common, **_compare(ask, ctx)})
     simple: dict[str, dict[str, Any]] = {
-        "tools": {"groups": p.tools, "when": _tools_step(p) if ask.wants_first else None},
+        "tools": {
+            "groups": p.tools,
+            "when": _tools_step(p) if ask.wants_first else None,
+            "named": _tools_named(ask, p),
+        },
         "portfolio": {"projects": p.portfolio.projects, "tips": p.portfolio.tips},
         "interview": {"tips": p.interview},
         "day": {"parts": p.day},
@@ -600,6 +604,19 @@ def _trend_for(myths: list[Any], p: Profile, ctx: Context) -> Any:
 # Language skills this far from the question are left out of an education answer (an answer
 # about degrees), unless they are the closest part.
 EDU_PART_MIN = 0.35
+
+
+def _tools_named(ask: Ask, p: Profile) -> list[dict[str, Any]]:
+    """The listed tools the question names ("is salesforce enough?"), each with its group:
+    the answer says where it fits and what else the guides expect beside it."""
+    asked = f" {' '.join(words(ask.text))} "
+    out = []
+    for g in p.tools:
+        for item in g.items:
+            name = " ".join(words(item))
+            if len(name) > 2 and f" {name} " in asked:
+                out.append({"item": item, "group": g})
+    return out
 
 
 def _tools_step(p: Profile) -> Any:
