@@ -455,3 +455,13 @@ def test_a_tool_the_question_names_is_placed_among_the_rest(shipped: Tutor) -> N
     first = ans.answer.split("\n")[0]
     assert first.startswith("Salesforce is one of the tools the guides list under **CRMs**")
     assert "customer success platforms" in first
+
+
+def test_tiers_an_earlier_part_gave_are_not_listed_again(shipped: Tutor) -> None:
+    ans = shipped.ask(
+        "what comes after support manager, can i become a director eventually and how long"
+        " does that take",
+        role="customer-support-manager",
+    )
+    assert ans.answer.count("7–12 years") == 1, ans.answer
+    assert "10+ years of experience to be a director" in ans.answer

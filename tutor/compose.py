@@ -329,6 +329,13 @@ def render_answer(
         return sources.cite(Cited(cite=f"{guide} > {heading}"))
 
     said = [f for _, f in sources.facts]
+    said_keys = set(sources._by_key)
+
+    def said_before(fact: Cited) -> bool:
+        """Whether an earlier part cited this fact's section ("what comes after support
+        manager, and how long does it take?": the ladder part has given each tier's years)."""
+        parts = sources._section(fact.guide, fact.section)
+        return bool(parts) and ("guide", fact.guide, *parts[0].section_path) in said_keys
 
     def fresh(xs: Sequence[Any]) -> list[Any]:
         """What an earlier part of the answer has not said already ("Will AI replace CSMs,
@@ -344,6 +351,7 @@ def render_answer(
             progress_cite=sources.progress,
             take=take,
             fresh=fresh,
+            said_before=said_before,
             **ctx,
         )
     )
