@@ -128,3 +128,17 @@ def test_short_messages_that_point_back_are_marked(shipped: Tutor) -> None:
 def test_two_levels_named_filter_by_neither(shipped: Tutor) -> None:
     u = shipped.coach.understand("how much do support managers make starting out vs senior")
     assert u.level is None and u.intents == ["pay"]
+
+
+def test_a_profiles_names_for_another_covered_role_name_that_role(shipped: Tutor) -> None:
+    """The CSM profile calls the support manager role "customer support": a comparison of
+    the two is a comparison of two covered roles, not of CSM and every related job."""
+    u = shipped.coach.understand(
+        "whats the difference between customer success and customer support, and which one "
+        "pays more?"
+    )
+    assert set(u.roles) == {"customer-success-manager", "customer-support-manager"}
+    assert u.intents == ["compare", "pay"]
+    # said of themselves, it is their background, in their own words
+    u = shipped.coach.understand("im in customer support, can i move into customer success")
+    assert u.roles == ["customer-success-manager"] and u.background == "customer support"

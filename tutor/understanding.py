@@ -119,19 +119,21 @@ class Lexicon:
     spellings: dict[str, str]
     vocab: list[str]
     knowledge: Knowledge
-    titles: dict[str, str]  # role slug -> title
-
-    def knowledge_title(self, slug: str) -> str:
-        return self.titles.get(slug, slug).lower()
 
     @classmethod
     def build(cls, k: Knowledge, role_aliases: dict[str, list[str]]) -> Lexicon:
         related: dict[str, list[str]] = {}
         backgrounds: dict[str, list[str]] = {}
+        role_aliases = {slug: list(names) for slug, names in role_aliases.items()}
         for p in k.profiles.values():
             for r in p.related:
                 if r.slug not in role_aliases:
                     related.setdefault(r.title, []).extend(r.aliases)
+                else:
+                    # a profile's names for another covered role name that role ("the
+                    # difference between customer success and customer support"); one word
+                    # ("support") is too common to name a role on its own
+                    role_aliases[r.slug] += [a for a in r.aliases if len(a.split()) > 1]
             for t in p.transitions:
                 backgrounds.setdefault(t.background, []).extend(t.aliases)
         tax = k.taxonomy
@@ -164,7 +166,6 @@ class Lexicon:
             spellings=tax.spellings,
             vocab=sorted(vocab),
             knowledge=k,
-            titles={slug: names[0] for slug, names in role_aliases.items() if names},
         )
 
     # --- normalising ---------------------------------------------------------------------------
@@ -372,10 +373,10 @@ class Understander:
         taken |= _spans(regions)
         titles = self._job_titles(toks, taken)
         # the learner's own job: a role, a transition's background or a job title in their
-        # self-description; a title elsewhere is a role they ask about
+        # self-description, in their own words ("call center agent", "customer support"), not
+        # the canonical name; a title elsewhere is a role they ask about
         candidates = [
-            *(Match(lex.knowledge_title(m.value), m.start, m.end, m.alias) for m in own),
-            # the learner's own words ("call center agent"), not the story's canonical name
+            *(Match(m.alias, m.start, m.end, m.alias) for m in own),
             *(Match(m.alias, m.start, m.end, m.alias) for m in own_bg),
             *(Match(m.alias, m.start, m.end, m.alias) for m in own_related),
             *(m for m in titles if m.start in mine),
