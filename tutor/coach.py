@@ -457,7 +457,7 @@ class Coach:
             said = lower_first(say(found.fact))[:50].lower()
             # cited already, by this part or an earlier one ("Will AI replace CSMs, and is the
             # market growing?": the myth once, not once per intent)
-            cited = any(f is found.fact for _, f in sources.facts)
+            cited = sources.has_fact(found.fact)
             if said not in text.lower() and not cited:
                 # the answer did not say what the question turns on: say it first
                 kind = type(found.fact).__name__

@@ -101,6 +101,17 @@ class Sources:
             lambda n: progress_citation(n, title, heading, text, source),
         )
 
+    def has_fact(self, fact: Any, snap: tuple[Any, ...] | None = None) -> bool:
+        """Whether the answer (or the given snapshot of it) already cites this very fact."""
+        facts = snap[3] if snap else self.facts
+        return any(f is fact for _, f in facts)
+
+    def has_section(self, fact: Cited, snap: tuple[Any, ...] | None = None) -> bool:
+        """Whether the answer (or the snapshot) already cites the section stating this fact."""
+        parts = self._section(fact.guide, fact.section)
+        keys = snap[0] if snap else self._by_key
+        return bool(parts) and ("guide", fact.guide, *parts[0].section_path) in keys
+
     def snapshot(self) -> tuple[Any, ...]:
         return (dict(self._by_key), dict(self.citations), list(self.chunks), list(self.facts))
 
@@ -328,19 +339,18 @@ def render_answer(
     def cite_section(guide: str, heading: str) -> str:
         return sources.cite(Cited(cite=f"{guide} > {heading}"))
 
-    said = [f for _, f in sources.facts]
-    said_keys = set(sources._by_key)
+    # what earlier parts of the answer said, fixed before this part renders
+    before = sources.snapshot()
 
     def said_before(fact: Cited) -> bool:
-        """Whether an earlier part cited this fact's section ("what comes after support
-        manager, and how long does it take?": the ladder part has given each tier's years)."""
-        parts = sources._section(fact.guide, fact.section)
-        return bool(parts) and ("guide", fact.guide, *parts[0].section_path) in said_keys
+        """An earlier part cited this fact's section ("what comes after support manager, and
+        how long does it take?": the ladder part has given each tier's years)."""
+        return sources.has_section(fact, before)
 
     def fresh(xs: Sequence[Any]) -> list[Any]:
-        """What an earlier part of the answer has not said already ("Will AI replace CSMs,
-        and is the market growing?": the outlook part skips the trend the myth part used)."""
-        return [x for x in xs if not any(x is f for f in said)]
+        """What an earlier part has not said ("Will AI replace CSMs, and is the market
+        growing?": the outlook part skips the trend the myth part used)."""
+        return [x for x in xs if not sources.has_fact(x, before)]
 
     ctx.setdefault("brief", False)
     return tidy(

@@ -110,10 +110,6 @@ class IntentModel:
                 self._vocab = {t: k for k, t in enumerate(self._arrays["vocab"].tolist())}
             return self._arrays
 
-    def prepare(self) -> None:
-        """Embed and train now (``tutor ingest`` calls this, so no learner waits for it)."""
-        _ = self.arrays
-
     def _load_or_train(self) -> dict[str, np.ndarray]:
         path = self._cache_path()
         keys = ("matrix", "coef", "intercept", "vocab", "idf")

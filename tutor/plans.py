@@ -377,14 +377,17 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
     simple: dict[str, dict[str, Any]] = {
         "tools": {
             "groups": p.tools,
-            "when": _tools_step(p) if ask.wants_first else None,
-            "named": _tools_named(ask, p),
+            # only a tools question pays for these (the table is built for every intent)
+            "when": _tools_step(p) if ask.intent == "tools" and ask.wants_first else None,
+            "named": _tools_named(ask, p) if ask.intent == "tools" else [],
         },
         "portfolio": {"projects": p.portfolio.projects, "tips": p.portfolio.tips},
         "interview": {"tips": p.interview},
         "day": {"parts": p.day},
-        "education": {"edu": p.education, "parts": _education_parts(ask, p, ctx.similar)},
-        "outlook": {"items": p.outlook},
+        "education": {
+            "edu": p.education,
+            "parts": _education_parts(ask, p, ctx.similar) if ask.intent == "education" else [],
+        },
         "career_path": {
             "ladder": p.ladder,
             "senior": p.time.senior,
