@@ -113,3 +113,25 @@ def test_a_profile_broken_while_running_keeps_the_last_good_knowledge(tmp_path: 
     profile.write_text("role: [unclosed\n", encoding="utf-8")
     with pytest.raises(CorpusError, match="customer-success-manager.yaml"):
         KnowledgeStore(corpus).get()
+
+
+def test_the_taxonomy_alone_loads_for_search_and_keeps_the_last_good_one(tmp_path: Path) -> None:
+    """`tutor search` reads only the taxonomy (its region hint); a broken regions file keeps
+    the last good taxonomy, and a fresh store says which file is wrong."""
+    from tutor.knowledge import KnowledgeStore
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(PROJECT_ROOT / "corpus", corpus)
+    store = KnowledgeStore(corpus)
+    good = store.taxonomy()
+    assert [m.value for m in good.region_gazetteer.find("csm pay in bangalore")] == ["India"]
+    assert store.taxonomy() is good  # cached while the files are unchanged
+    regions = corpus / "taxonomy" / "regions.yaml"
+    text = regions.read_text(encoding="utf-8")
+    regions.write_text(text[: len(text) // 2] + "\n  - [unclosed\n", encoding="utf-8")
+    assert store.taxonomy() is good
+    with pytest.raises(CorpusError, match="regions.yaml"):
+        KnowledgeStore(corpus).taxonomy()
+    regions.write_text(text, encoding="utf-8")
+    assert store.get().taxonomy is not good  # get() loads everything, taxonomy included
+    assert store.taxonomy() is store.get().taxonomy

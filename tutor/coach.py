@@ -102,11 +102,17 @@ def role_view(slug: str, title: str, aliases: list[str]) -> RoleView:
 
 
 class Coach:
-    def __init__(self, settings: Settings, index: Index, search: Search) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: Index,
+        search: Search,
+        knowledge: KnowledgeStore | None = None,
+    ) -> None:
         self.settings = settings
         self.index = index
         self.search = search
-        self.knowledge = KnowledgeStore(settings.corpus_dir)
+        self.knowledge = knowledge or KnowledgeStore(settings.corpus_dir)
         self._lock = threading.Lock()
         self._understander: tuple[str, Understander] | None = None
         self._vec_cache: dict[str, np.ndarray] = {}

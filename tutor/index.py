@@ -95,6 +95,10 @@ class Index:
         return self._client
 
     @property
+    def collection_open(self) -> bool:
+        return self._collection is not None
+
+    @property
     def collection(self) -> Any:
         if self._collection is None:
             self._collection = self.client.get_or_create_collection(

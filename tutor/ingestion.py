@@ -14,8 +14,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import ftfy
-
 from . import front_matter
 from .errors import CorpusError
 
@@ -165,6 +163,8 @@ def _repair_run(run: str) -> str:
 
 
 def repair_mojibake(text: str) -> str:
+    import ftfy  # 0.05 s of imports that only ingest needs, not a cold `tutor search`
+
     text = _MOJI_RUN.sub(lambda m: _repair_run(m.group(0)), text)
     return ftfy.fix_text(text)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -206,7 +207,19 @@ class Retriever:
         return self.index.lexical_query(query_terms(query), n, role)
 
     def _dense_ranked(self, query: str, role: str | None, n: int) -> list[str]:
-        vec = self.index.embedder.embed_query(self.expand(query))
+        if self.index.collection_open:
+            vec = self.index.embedder.embed_query(self.expand(query))
+        else:
+            # a cold process: open Chroma (0.6 s, mostly its imports) while the model loads
+            # (0.2 s, mostly onnxruntime's C++ that lets go of the GIL): 0.15 s less here.
+            # numpy first: both sides import it, and numpy imported from two threads at once
+            # fails ("partially initialized module numpy._core._multiarray_umath").
+            import numpy  # noqa: F401
+
+            with ThreadPoolExecutor(1, "open-chroma") as pool:
+                opening = pool.submit(lambda: self.index.collection)
+                vec = self.index.embedder.embed_query(self.expand(query))
+                opening.result()
         # over-fetch: vectors of an interrupted ingest may be present but are not live
         return [cid for cid, _ in self.index.dense_query(vec, n * 2, role)]
 

@@ -5,27 +5,27 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .citations import Answer, Citation, check_answer
-from .coach import Coach, Turn
-from .compose import Sources
+from .citations import Answer, Citation
 from .conversations import ConversationStore
 from .errors import InputError, LLMError, NotFound
 from .index import Index, IngestReport, ProgressFactory
-from .injection import detector
-from .llm import ChatModel, OpenAIChatModel, complete
-from .model_answer import build_messages, next_step_messages, stream_answer, verify
-from .nextsteps import NEXT_QUESTION, Progress, render_next
-from .plans import Learner
+from .knowledge import KnowledgeStore
 from .progress import ProgressStore, check_learner_id
-from .redaction import model_unavailable
 from .retrieval import Hit, Mode, Retriever
 from .roadmaps import Roadmap, find_milestone
 from .roles import resolve_role
 from .settings import Settings, get_settings
-from .state import State
+
+if TYPE_CHECKING:
+    from .coach import Coach
+    from .compose import Sources
+    from .llm import ChatModel
+    from .plans import Learner
+    from .state import State
 
 log = logging.getLogger(__name__)
 RETRIEVE_K = 6
@@ -37,19 +37,32 @@ class Tutor:
     ) -> None:
         self.settings = settings
         self.index = index or Index(settings)
+        self.knowledge = KnowledgeStore(settings.corpus_dir)
         self.retriever = Retriever(self.index, hint=self._region_hint)
         self.progress_store = ProgressStore(self.index.db)
         self.conversation_store = ConversationStore(self.index.db, settings.max_conversations)
         if chat_model is None and settings.engine_name == "openai":
+            from .llm import OpenAIChatModel
+
             chat_model = OpenAIChatModel(settings)
         self.chat_model = chat_model
-        self.coach = Coach(
-            settings, self.index, lambda q, role, k: self.retriever.search(q, role=role, k=k)
+
+    @cached_property
+    def coach(self) -> Coach:
+        """Built on first use: understanding and composing import 0.3 s of modules that
+        `tutor search`, `tutor progress` and the roles list never need."""
+        from .coach import Coach
+
+        return Coach(
+            self.settings,
+            self.index,
+            lambda q, role, k: self.retriever.search(q, role=role, k=k),
+            self.knowledge,
         )
 
     def _region_hint(self, query: str) -> str:
         """ "CSM pay in Bangalore" also searches for "India", the name the guides use."""
-        tax = self.coach.knowledge.get().taxonomy
+        tax = self.knowledge.taxonomy()
         names = [m.value for m in tax.region_gazetteer.find(query)]
         missing = [n for n in dict.fromkeys(names) if n.lower() not in query.lower()]
         return f"{query} ({', '.join(missing)})" if missing else query
@@ -84,7 +97,7 @@ class Tutor:
         return self.retriever.search(query, role=self.resolve_role(role), k=k, mode=mode)
 
     def roadmaps(self) -> dict[str, Roadmap]:
-        return self.coach.knowledge.get().roadmaps
+        return self.knowledge.get().roadmaps
 
     def roles(self) -> list[dict[str, Any]]:
         titles = dict(self.retriever.roles())
@@ -110,7 +123,7 @@ class Tutor:
         if name in known or name in self.roadmaps():
             return name
         # the same names the question understanding uses: titles, profile and guide aliases
-        k = self.coach.knowledge.get()
+        k = self.knowledge.get()
         aliases = k.role_aliases(self.coach.guide_roles())
         names = {slug: set(aliases.get(slug, [])) | {title} for slug, title in known.items()}
         for slug, rm in self.roadmaps().items():  # a roadmap makes a role known before ingest
@@ -246,6 +259,8 @@ class Tutor:
         conversation_id: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Validate everything before the first event, so errors surface as exceptions."""
+        from .state import State
+
         q = self._check_text(question)
         self.retriever.refresh()
         self.index.require_ready()
@@ -271,6 +286,8 @@ class Tutor:
 
     def _learner(self, learner_id: str | None, role: str | None) -> Learner:
         """What the tutor knows about the learner: weekly hours, ticked milestones."""
+        from .plans import Learner
+
         if not learner_id:
             return Learner()
         row = self.progress_store.learner(learner_id) or {}
@@ -297,6 +314,9 @@ class Tutor:
         history: list[dict[str, Any]],
         prev: State | None,
     ) -> Iterator[dict[str, Any]]:
+        from .coach import Turn
+        from .redaction import model_unavailable
+
         learner_role = self.learner_role(learner_id) if learner_id else None
         u = self.coach.understand(q)
         # the learner record is read for the role this turn is about
@@ -375,6 +395,9 @@ class Tutor:
         The model sees what the offline answer used (profile facts and their passages) plus
         the passages retrieved for the question, so both paths know the same things.
         """
+        from .injection import detector
+        from .model_answer import build_messages, stream_answer
+
         assert self.chat_model is not None
         offline, state = reply.answer, reply.state
         sources: dict[int, Citation] = {c.n: c for c in offline.citations if c.kind == "guide"}
@@ -426,6 +449,8 @@ class Tutor:
         self, learner_id: str, role: str | None = None, conversation_id: str | None = None
     ) -> Answer:
         """Cited advice; stored as an exchange when a conversation is given (the chat page)."""
+        from .nextsteps import NEXT_QUESTION
+
         answer = self._next_steps(learner_id, self.resolve_role(role))
         if conversation_id:
             answer.conversation_id = conversation_id
@@ -442,6 +467,11 @@ class Tutor:
     def _next_steps(
         self, learner_id: str, role: str | None = None, hours: float | None = None
     ) -> Answer:
+        from .citations import check_answer
+        from .compose import Sources
+        from .nextsteps import NEXT_QUESTION, Progress, render_next
+        from .redaction import model_unavailable
+
         check_learner_id(learner_id)
         self.ensure_learner(learner_id)
         self.retriever.refresh()
@@ -498,6 +528,10 @@ class Tutor:
         self, role_title: str, draft: str, sources: Sources
     ) -> tuple[str, list[Citation], list[str]]:
         """The model rewrites the computed advice (prompts/next_step.j2); figures stay checked."""
+        from .injection import detector
+        from .llm import complete
+        from .model_answer import next_step_messages, verify
+
         assert self.chat_model is not None
         messages = next_step_messages(self.settings, draft, sources.citations)
         raw = complete(self.chat_model, messages, self.settings.max_output_tokens)
