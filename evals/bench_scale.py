@@ -87,15 +87,17 @@ def _child(spec: str) -> int:
         import tutor.index
 
         tutor.index.make_embedder = lambda settings: HashingEmbedder()  # type: ignore[assignment]
-    from tutor.cli import main
+    from tutor import cli
 
     code = 0
     try:
-        main(args["argv"], standalone_mode=False)
+        cli.main(args["argv"], standalone_mode=False)
     except SystemExit as exc:
         code = int(exc.code or 0)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(json.dumps({"rss_mb": rss, "exit": code}), file=sys.stderr)
+    if cli._leave_fast:  # end as the `tutor` console script does (tutor.cli.entry)
+        cli.leave_now(code)
     return code
 
 

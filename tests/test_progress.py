@@ -465,6 +465,20 @@ def test_support_manager_roadmap_has_no_time_estimate(shipped: Tutor) -> None:
     assert_citations_valid(ans)
 
 
+def test_hours_a_roadmap_cannot_pace_are_still_acknowledged(shipped: Tutor) -> None:
+    """The learner's own hours are in the record the sentence cites: the figure check once
+    dropped "You've set 6 hours a week, but..." because no source held the 6."""
+    me = learner("sup-hours")
+    shipped.set_progress(me, "csup-m-frontline-agent-role", "done")
+    shipped.set_hours(me, 6)
+    ans = shipped.next_steps(me, SUP)
+    assert "You've set 6 hours a week" in ans.answer
+    assert "no weekly-hours plan" in ans.answer
+    assert not ans.removed_sentences
+    assert any("You set 6 hours a week." in c.text for c in ans.citations if c.kind != "guide")
+    assert_citations_valid(ans)
+
+
 def test_next_steps_when_everything_is_done(shipped: Tutor) -> None:
     me = learner("done")
     for mid in CSM_IDS:

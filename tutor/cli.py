@@ -90,11 +90,15 @@ def entry() -> None:
     except SystemExit as exc:
         if not _leave_fast:
             raise
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):  # `tutor search | head` closed it
-                stream.flush()
-        os._exit(code)
+        leave_now(exc.code)
+
+
+def leave_now(code: Any) -> None:
+    """Flush what was printed and end the process here, skipping the teardown."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # `tutor search | head` closed it
+            stream.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
 
 
 def _tutor() -> Any:

@@ -131,7 +131,12 @@ def render_next(
         # the roadmap's own note on its duration, shown as a record the learner can read
         no_plan_mark=(
             sources.progress(
-                "Pace estimate", rm.role_title, rm.duration_note, "Career Tutor roadmap"
+                "Pace estimate",
+                rm.role_title,
+                # the learner's own hours are in the record the sentence cites, or the figure
+                # check drops "You've set 6 hours a week, but..." for a number no source holds
+                (f"You set {num(own)} hours a week. " if own else "") + rm.duration_note,
+                "Career Tutor roadmap",
             )
             if rm.duration_note and not pace
             else ""
