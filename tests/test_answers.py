@@ -465,3 +465,40 @@ def test_tiers_an_earlier_part_gave_are_not_listed_again(shipped: Tutor) -> None
     )
     assert ans.answer.count("7–12 years") == 1, ans.answer
     assert "10+ years of experience to be a director" in ans.answer
+
+
+def test_an_interview_answer_pitches_the_learners_background(shipped: Tutor) -> None:
+    """ "coming from sales": the skills the guides say sales and customer success share, and
+    the sales story's lesson, before the general tips."""
+    ans = shipped.ask("coming from sales, how do i pitch myself in a csm interview", role=CSM)
+    first = ans.answer.split("\n")[0]
+    assert first.startswith("Pitch what carries over from your work in sales:"), first
+    assert "negotiation" in first and "churn" in first
+    assert "To prepare for interviews:" in ans.answer
+    lead = shipped.ask(
+        "im a team lead at a call centre, what will they ask in a support manager interview?",
+        role=SUP,
+    )
+    assert lead.answer.startswith("Pitch what carries over from your work as a team lead")
+
+
+def test_an_interview_answer_explains_what_the_question_names(shipped: Tutor) -> None:
+    ans = shipped.ask("might have to do a mock QBR in my csm interview, how do i prep", role=CSM)
+    assert ans.answer.startswith("A QBR is a quarterly business review"), ans.answer
+    assert "executive sponsor the value received" in ans.answer
+    assert "Pitch" not in ans.answer  # a mock QBR is no background to pitch
+
+
+def test_an_interview_answer_lists_the_terms_to_use_with_ease(shipped: Tutor) -> None:
+    ans = shipped.ask("Which metrics will a CSM interviewer expect me to talk about?", role=CSM)
+    line = next(x for x in ans.answer.splitlines() if "terms with ease" in x)
+    for term in ("NRR", "churn rate", "CSAT and NPS", "LTV"):
+        assert term in line
+
+
+def test_a_broad_outlook_question_gets_the_headline_first(shipped: Tutor) -> None:
+    """ "what's the outlook?" turns on no one fact: growth, then demand, in the profile's
+    order (ranking by similarity once dropped "market demand is rated high")."""
+    ans = shipped.ask("What's the job outlook for customer support managers?", role=SUP)
+    assert ans.answer.startswith("Jobs for the role are growing at 8%"), ans.answer
+    assert "Market demand is rated high" in ans.answer

@@ -608,7 +608,8 @@ def _with_background(
     if state.hours and not learner.hours or state.hours and state.hours != learner.hours:
         out.hours, out.hours_from = state.hours, "question"
     if bg:
-        heads = k.taxonomy.heads
+        # "team lead", "shift supervisor": a person too, though "lead" alone names no role
+        heads = k.taxonomy.heads | k.taxonomy.generic_heads
         last = bg.split()[-1].rstrip("s")
         if last in heads or bg in k.taxonomy.occupations:
             out.bg_noun = f"{'an' if bg[0] in 'aeiou' else 'a'} {bg}"

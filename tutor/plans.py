@@ -382,7 +382,9 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             "named": _tools_named(ask, p) if ask.intent == "tools" else [],
         },
         "portfolio": {"projects": p.portfolio.projects, "tips": p.portfolio.tips},
-        "interview": {"tips": p.interview},
+        "interview": _interview(ask, ctx, story if close else None)
+        if ask.intent == "interview"
+        else {"tips": p.interview},
         "day": {"parts": p.day},
         "education": {
             "edu": p.education,
@@ -422,7 +424,10 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             if ask.intent == "workplace"
             else [*p.outlook]
         )
-        if ctx.similar is not None and ask.text and len(pool) > 1:
+        # "what's the job outlook?" turns on no one fact: the profile's headline (growth,
+        # demand) in its own order; "is AI killing it?" gets the closest facts first
+        broad = ask.intent == "outlook" and ask.focus is None and not ask.region
+        if ctx.similar is not None and ask.text and len(pool) > 1 and not broad:
             # "is AI killing it?": the trend the question is about before the general demand;
             # "which European cities hire?": what the guides say of that region counts extra
             scores = ctx.similar(ask.delexed or ask.text, [f.describe() for f in pool])
@@ -451,6 +456,49 @@ def _sources(p: Profile) -> list[dict[str, Any]]:
         if survey and survey not in entry["surveys"]:
             entry["surveys"].append(survey)
     return list(out.values())
+
+
+def _interview(ask: Ask, ctx: Context, story: Any) -> dict[str, Any]:
+    """Interview preparation as a coach gives it: what the question names first ("a mock
+    QBR": what a QBR is), how to pitch the learner's background, the guides' tips, and the
+    trade's terms an interviewer expects a candidate to use with ease."""
+    p, learner = ctx.profile, ctx.learner
+    terms = _terms(ask, p)
+    named = terms if len(terms) < len(p.glossary) else []
+    pitch: list[str] = []
+    pitch_from: list[Any] = []
+    if story is not None and story.transfers:
+        pitch, pitch_from = list(story.transfers), [story]
+    text = " ".join(x for x in (learner.said, learner.background) if x)
+    if text:
+        # "coming from sales": the skills the guides say the two jobs share
+        for r in p.related:
+            names = [r.title, *r.aliases]
+            if r.shared_skills and any(_says(text, n) for n in names):
+                pitch += [x for x in r.shared_skills if x not in pitch]
+                pitch_from.append(r)
+                break
+    # "might have to do a mock QBR" states no background: nothing to pitch from it
+    bring = [] if pitch or not learner.background else _what_you_bring(learner, p, ctx.similar)
+    # ...and what the job does with the thing named: "running QBRs that show an executive
+    # sponsor the value received"
+    doing = [
+        d for d in p.duties if any(_says(d.text, a) for t in named for a in [t.term, *t.aliases])
+    ]
+    return {
+        "tips": p.interview,
+        "named": named,
+        "doing": doing[:1],
+        "terms": [] if named else list(p.glossary),
+        "pitch": pitch,
+        "pitch_from": pitch_from,
+        "bring": bring,
+    }
+
+
+def _says(text: str, name: str) -> bool:
+    """Whether ``name`` ("sales", "account manager") is said in ``text`` as whole words."""
+    return bool(re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", text.lower()))
 
 
 def _terms(ask: Ask, p: Profile) -> list[Any]:
