@@ -502,3 +502,29 @@ def test_a_broad_outlook_question_gets_the_headline_first(shipped: Tutor) -> Non
     ans = shipped.ask("What's the job outlook for customer support managers?", role=SUP)
     assert ans.answer.startswith("Jobs for the role are growing at 8%"), ans.answer
     assert "Market demand is rated high" in ans.answer
+
+
+def test_a_yes_or_no_question_about_a_move_opens_with_yes(shipped: Tutor) -> None:
+    ans = shipped.ask("If I start in customer success, can I move into sales later?", role=CSM)
+    assert ans.answer.startswith("Yes: people move both ways often"), ans.answer
+    assert "winning new business" in ans.answer  # who should pick which
+    vp = shipped.ask("can a support manager become a VP someday", role=SUP)
+    assert vp.answer.startswith("Yes: support managers can advance into it"), vp.answer
+    # "what comes after...?" is no yes-or-no question: the ladder, no "Yes"
+    ladder = shipped.ask("what comes after csm", role=CSM)
+    assert not ladder.answer.startswith("Yes")
+
+
+def test_no_heading_is_left_without_its_list(shipped: Tutor) -> None:
+    """Every sideways move of the support ladder is a rung of it: no 'move sideways:' line
+    with nothing under it."""
+    ans = shipped.ask("what's the career path for a support manager", role=SUP)
+    assert "move sideways" not in ans.answer, ans.answer
+
+
+def test_a_rare_shared_word_does_not_replace_the_answer(shipped: Tutor) -> None:
+    """ "...to work as a CSM in SaaS?" shares "SaaS" with a workplace fact; the coding myth is
+    still what answers it."""
+    ans = shipped.ask("Do you have to be a programmer to work as a CSM in SaaS?")
+    assert "developer or deeply technical" in ans.answer or "business fluency" in ans.answer
+    assert ans.answer.strip() != "Most CSM jobs are at B2B SaaS companies [1]."

@@ -142,3 +142,13 @@ def test_a_profiles_names_for_another_covered_role_name_that_role(shipped: Tutor
     # said of themselves, it is their background, in their own words
     u = shipped.coach.understand("im in customer support, can i move into customer success")
     assert u.roles == ["customer-success-manager"] and u.background == "customer support"
+
+
+def test_yes_or_no_openers_come_from_the_taxonomy() -> None:
+    from tutor.taxonomy import asks_yes_or_no
+
+    openers = {"can", "is", "do"}
+    assert asks_yes_or_no("If I start in customer success, can I move into sales later?", openers)
+    assert asks_yes_or_no("is it realistic", openers)
+    assert not asks_yes_or_no("what comes after csm?", openers)
+    assert not asks_yes_or_no("where can i go from here", openers)

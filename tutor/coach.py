@@ -30,7 +30,7 @@ from .retrieval import Hit
 from .roles import with_found_names
 from .settings import Settings
 from .state import State, resolve
-from .taxonomy import stem_all, words
+from .taxonomy import asks_yes_or_no, stem_all, words
 from .understanding import (
     OUT_OF_SCOPE,
     IntentModel,
@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 SENTENCE_MIN = 0.55
 # Below this probability the classifier's best intent is a guess.
 UNSURE = 0.3
+# An unsure intent gives way to a focus fact only when that fact stands this far clear of the
+# next one: the fact is then what the question is about, not a word it happens to share.
+OVERRIDE_MARGIN = 0.15
 
 MAX_ROLES = 3  # a question naming no role is answered for at most this many
 MAX_INTENTS = 3  # a run-on with more questions gets its first three answered
@@ -423,14 +426,22 @@ class Coach:
             clauses=_clauses(u.text),
             brief=brief,
             wants_first=bool(re.search(r"\bfirst\b|\border\b|\bstart\b", u.clean)),
+            yes_no=asks_yes_or_no(u.text, k.taxonomy.yes_no_openers),
         )
         skip = self.understander().lex.function_words | self._generic_words(k)
         skip |= self._role_stems(k)
         # the slot values are the plan's business ("how much in Germany?" is not about the
         # one fact that names Germany): the delexed text, without its stand-ins
         skip |= set(stem_all(list(FILL.values())))
-        found = focus(rank(ask.delexed or u.clean, ask.delexed, profile, self.similar, skip))
+        ranked = rank(ask.delexed or u.clean, ask.delexed, profile, self.similar, skip)
+        found = focus(ranked)
         ask.focus = found.fact if found else None
+        # how far the focus stands clear of the next fact: "Do you have to be a programmer to
+        # work as a CSM in SaaS?" put "most CSM jobs are at B2B SaaS companies" first on the
+        # rare word "SaaS", at 0.80 against 0.69
+        clear = found is not None and (
+            len(ranked) < 2 or found.score - ranked[1].score >= OVERRIDE_MARGIN
+        )
         ctx = Context(
             profile,
             k.roadmaps.get(profile.roadmap or slug),
@@ -441,7 +452,13 @@ class Coach:
         )
         plan = plan_for(ask, ctx)
         guess = not brief and u.confidence < UNSURE and not plan.abstained
-        if found and guess and found.score >= FOCUS_MIN and not _in_plan(plan.template, found.path):
+        if (
+            found
+            and guess
+            and clear
+            and found.score >= FOCUS_MIN
+            and not _in_plan(plan.template, found.path)
+        ):
             # the intent was a guess and the fact is not ("by how much did the telecom manager
             # cut inbound tickets?" reads as pay at 0.22): the fact is the answer
             kind = type(found.fact).__name__

@@ -56,6 +56,7 @@ class Ask:
     clauses: list[str] = field(default_factory=list)  # the question's parts, as the learner wrote
     brief: bool = False  # one part of a multi-part answer: keep it short
     wants_first: bool = False  # "which should I learn first"
+    yes_no: bool = False  # "can I move into sales later?" wants its yes or no first
     focus: Any = None  # the profile fact the question turns on (tutor/focus.py)
 
 
@@ -391,6 +392,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             "parts": _education_parts(ask, p, ctx.similar) if ask.intent == "education" else [],
         },
         "career_path": {
+            "yes_no": ask.yes_no,
             "ladder": p.ladder,
             "senior": p.time.senior,
             "related": p.related,

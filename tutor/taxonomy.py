@@ -124,6 +124,7 @@ class Taxonomy:
     comparison_words: set[str] = field(default_factory=set)
     anaphora: set[str] = field(default_factory=set)
     negations: set[str] = field(default_factory=set)
+    yes_no_openers: set[str] = field(default_factory=set)
     occupations: list[str] = field(default_factory=list)  # job titles, singular, lower case
     heads: set[str] = field(default_factory=set)  # the last word of a job title: "nurse"
     generic_heads: set[str] = field(default_factory=set)  # "manager" alone names no role
@@ -219,6 +220,9 @@ def load_taxonomy(corpus_dir: Path) -> Taxonomy:
         }
         tax.anaphora = {fold(x) for x in _strs(data.get("anaphora"), path, "anaphora")}
         tax.negations = {fold(x) for x in _strs(data.get("negations"), path, "negations")}
+        tax.yes_no_openers = {
+            fold(x) for x in _strs(data.get("yes_no_openers"), path, "yes_no_openers")
+        }
     path = folder / "occupations.yaml"
     if path.exists():
         data = safe_yaml.load_mapping(path, "taxonomy file")
@@ -228,3 +232,13 @@ def load_taxonomy(corpus_dir: Path) -> Taxonomy:
         tax.heads = {fold(x) for x in _strs(data.get("heads"), path, "heads")}
         tax.generic_heads = {fold(x) for x in _strs(data.get("generic"), path, "generic")}
     return tax
+
+
+def asks_yes_or_no(text: str, openers: set[str]) -> bool:
+    """Whether a sentence or clause of ``text`` opens with a yes-or-no word: "If I start in
+    customer success, can I move into sales later?" does, "what comes after CSM?" does not."""
+    for part in re.split(r"[,.;:!?\n]+", text):
+        first = next(iter(words(part)), "")
+        if first and fold(first) in openers:
+            return True
+    return False
