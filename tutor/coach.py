@@ -20,7 +20,7 @@ import numpy as np
 from .citations import Answer, check_answer, split_sentences
 from .compose import Sources, cited, fit_render, lower_first, oxford, render_answer, say
 from .extractive import Wanted, extractive_answer, search_query
-from .focus import FOCUS_MIN, focus, rank
+from .focus import FOCUS_MIN, fact_words, focus, rank
 from .index import Index
 from .intent_model import FILL
 from .knowledge import Knowledge, KnowledgeStore
@@ -121,11 +121,18 @@ class Coach:
         self._vec_cache: dict[str, np.ndarray] = {}
         self._facts: dict[str, np.ndarray] = {}  # profile facts, from tutor/vectors.py
         self._generic: tuple[str, set[str]] | None = None
+        self._guide_roles: tuple[str, dict[str, dict[str, Any]]] | None = None
 
     # --- building blocks ---------------------------------------------------------------------
 
     def guide_roles(self) -> dict[str, dict[str, Any]]:
-        """Covered roles from the index: slug -> {title, aliases}."""
+        """Covered roles from the index: slug -> {title, aliases}; worked out again only when
+        an ingest or a corpus file changed them (asked eight times an answer, 3 ms)."""
+        k = self.knowledge.get()
+        key = k.fingerprint + "|" + self.index.generation()
+        cached = self._guide_roles
+        if cached is not None and cached[0] == key:
+            return cached[1]
         out: dict[str, dict[str, Any]] = {}
         for g in self.index.guides():
             info = out.setdefault(
@@ -135,7 +142,9 @@ class Coach:
             if isinstance(aliases, str):
                 aliases = [a.strip() for a in aliases.split(",")]
             info["aliases"].extend(a for a in aliases if a)
-        return with_found_names(out, self.index.aliases(), self.knowledge.get().taxonomy)
+        found = with_found_names(out, self.index.aliases(), k.taxonomy)
+        self._guide_roles = (key, found)
+        return found
 
     def understander(self) -> Understander:
         k = self.knowledge.get()
@@ -329,7 +338,7 @@ class Coach:
         missing = asked - set(stem_all(words(text)))
         if not missing:
             return text, []
-        stems = [set(stem_all(words(f.describe()))) for _, f in profile.facts()]
+        stems = [fw.stems for fw in fact_words(profile)]
         # a word most facts use ("customer") says little; one in a fact or two says a lot
         df = {w: sum(1 for st in stems if w in st) for w in missing}
         weight = {w: (2.0 if df[w] <= 2 else 1.0 if df[w] <= 6 else 0.0) for w in missing}
@@ -370,7 +379,7 @@ class Coach:
         hits = {}
         for slug in roles:
             p = k.profiles.get(slug)
-            vocab = {w for _, f in p.facts() for w in stem_all(words(f.describe()))} if p else set()
+            vocab = {w for fw in fact_words(p) for w in fw.stems} if p else set()
             hits[slug] = len(asked & vocab)
         best = max(hits.values())
         winners = [r for r in roles if hits[r] == best]

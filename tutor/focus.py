@@ -16,6 +16,7 @@ not specific: they say what kind of question it is, or about whom.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,36 @@ _SKIP_SECTIONS = ("pay", "time", "transitions", "source_notes")
 
 
 @dataclass(frozen=True)
+class FactWords:
+    path: str
+    fact: Any
+    text: str  # fact.describe()
+    stems: frozenset[str]
+
+
+_CACHE: dict[int, tuple[Profile, list[FactWords]]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def fact_words(profile: Profile) -> list[FactWords]:
+    """Each fact of a profile with its text and word stems, worked out once per loaded
+    profile: every question used to redo it, three times, at 4 ms an answer."""
+    with _CACHE_LOCK:
+        hit = _CACHE.get(id(profile))
+        if hit is not None and hit[0] is profile:
+            return hit[1]
+    out = []
+    for path, f in profile.facts():
+        text = f.describe()
+        out.append(FactWords(path, f, text, frozenset(stem_all(words(text)))))
+    with _CACHE_LOCK:
+        if len(_CACHE) > 32:  # profiles reloaded after edits: drop the old ones
+            _CACHE.clear()
+        _CACHE[id(profile)] = (profile, out)  # the profile is held, so its id is not reused
+    return out
+
+
+@dataclass(frozen=True)
 class Scored:
     score: float
     path: str
@@ -53,22 +84,22 @@ def rank(
     skip_words: set[str],
 ) -> list[Scored]:
     """The profile's facts, closest to the question first."""
-    facts = [(p, f) for p, f in profile.facts() if not p.startswith(_SKIP_SECTIONS)]
+    facts = [fw for fw in fact_words(profile) if not fw.path.startswith(_SKIP_SECTIONS)]
     if not facts:
         return []
     asked = {w for w in stem_all(words(question)) if len(w) > 2 and w not in skip_words}
-    stems = [set(stem_all(words(f.describe()))) for _, f in facts]
+    stems = [fw.stems for fw in facts]
     n = len(facts)
     weight = {w: math.log((n + 1) / (1 + sum(w in s for s in stems))) + 1 for w in asked}
     total = sum(weight.values())
     # one specific word is thin evidence ("what comes after csm?" shares only "come" with
     # "many strong CSMs come from support"): half credit until there are two
     damp = min(1.0, len(asked) / 2)
-    sims = similar(delexed or question, [f.describe() for _, f in facts])
+    sims = similar(delexed or question, [fw.text for fw in facts])
     out = []
-    for (path, fact), s, sim in zip(facts, stems, sims, strict=True):
+    for fw, s, sim in zip(facts, stems, sims, strict=True):
         lexical = sum(weight[w] for w in asked & s) / total if total else 0.0
-        out.append(Scored(sim + LEXICAL_WEIGHT * damp * lexical, path, fact))
+        out.append(Scored(sim + LEXICAL_WEIGHT * damp * lexical, fw.path, fw.fact))
     return sorted(out, key=lambda x: -x.score)
 
 

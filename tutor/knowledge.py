@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,14 +86,51 @@ class Knowledge:
         return {k: list(dict.fromkeys(v)) for k, v in out.items()}
 
 
+_SUBDIRS = ("profiles", "roadmaps", "taxonomy", "understanding")
+_FILE_LISTS: dict[Path, tuple[tuple[int, ...], list[str]]] = {}
+_FILE_LISTS_LOCK = threading.Lock()
+
+
+def _dir_stamps(corpus_dir: Path) -> tuple[tuple[int, ...], list[str]]:
+    """Every folder's mtime (a file added, removed or renamed changes its folder's), and the
+    folders themselves."""
+    stamps: list[int] = []
+    folders: list[str] = []
+    for sub in _SUBDIRS:
+        for root, dirs, _ in os.walk(corpus_dir / sub):
+            dirs.sort()
+            stamps.append(os.stat(root).st_mtime_ns)
+            folders.append(root)
+    return tuple(stamps), folders
+
+
+def _files(corpus_dir: Path) -> list[str]:
+    """The corpus's YAML files, listed again only when a folder changed: listing them with
+    rglob on every question cost 7 ms of a 35 ms answer."""
+    stamps, folders = _dir_stamps(corpus_dir)
+    with _FILE_LISTS_LOCK:
+        known = _FILE_LISTS.get(corpus_dir)
+        if known is not None and known[0] == stamps:
+            return known[1]
+    found = sorted(
+        os.path.join(folder, name)
+        for folder in folders
+        for name in os.listdir(folder)
+        if name.endswith((".yaml", ".yml")) and os.path.isfile(os.path.join(folder, name))
+    )
+    with _FILE_LISTS_LOCK:
+        _FILE_LISTS[corpus_dir] = (stamps, found)
+    return found
+
+
 def _fingerprint(corpus_dir: Path) -> str:
     h = hashlib.sha256()
-    for sub in ("profiles", "roadmaps", "taxonomy", "understanding"):
-        folder = corpus_dir / sub
-        if folder.is_dir():
-            for p in sorted(folder.rglob("*.y*ml")):
-                st = p.stat()
-                h.update(f"{p}:{st.st_mtime_ns}:{st.st_size}".encode())
+    for p in _files(corpus_dir):
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:  # removed since it was listed: its folder changed, so
+            continue  # the next look lists the files again
+        h.update(f"{p}:{st.st_mtime_ns}:{st.st_size}".encode())
     return h.hexdigest()[:16]
 
 

@@ -485,9 +485,11 @@ def create_app(settings: Settings | None = None, tutor: Tutor | None = None) -> 
 
 
 def _warm_up(tutor: Tutor) -> None:
-    """Load the ONNX model and the vector index before the first learner waits for them."""
+    """Load the ONNX model, the vector index and the question understanding (built on first
+    use since `tutor search` stopped paying for it) before the first learner waits for them."""
     with contextlib.suppress(TutorError):  # an empty index: the page says to run `tutor ingest`
         tutor.search("warm up", k=1)
+        tutor.understand("warm up")
 
 
 def serve(
