@@ -135,3 +135,25 @@ def test_the_taxonomy_alone_loads_for_search_and_keeps_the_last_good_one(tmp_pat
     regions.write_text(text, encoding="utf-8")
     assert store.get().taxonomy is not good  # get() loads everything, taxonomy included
     assert store.taxonomy() is store.get().taxonomy
+
+
+def test_the_fingerprint_sees_a_file_added_edited_or_removed(tmp_path: Path) -> None:
+    """The file list is cached by folder mtimes; a file's own edit is seen by its stat."""
+    import os
+
+    from tutor.knowledge import _fingerprint
+
+    corpus = tmp_path / "corpus"
+    (corpus / "profiles").mkdir(parents=True)
+    (corpus / "profiles" / "a.yaml").write_text("role: a\n", encoding="utf-8")
+    first = _fingerprint(corpus)
+    assert _fingerprint(corpus) == first
+    extra = corpus / "profiles" / "b.yaml"
+    extra.write_text("role: b\n", encoding="utf-8")
+    added = _fingerprint(corpus)
+    assert added != first
+    os.utime(extra, ns=(1, 1))  # an edit that keeps the size
+    edited = _fingerprint(corpus)
+    assert edited != added
+    extra.unlink()
+    assert _fingerprint(corpus) == first
