@@ -528,3 +528,31 @@ def test_a_rare_shared_word_does_not_replace_the_answer(shipped: Tutor) -> None:
     ans = shipped.ask("Do you have to be a programmer to work as a CSM in SaaS?")
     assert "developer or deeply technical" in ans.answer or "business fluency" in ans.answer
     assert ans.answer.strip() != "Most CSM jobs are at B2B SaaS companies [1]."
+
+
+def test_a_question_about_a_storys_person_is_answered_with_the_story(shipped: Tutor) -> None:
+    ans = shipped.ask("How soon after signing did Alex's customers tend to churn?")
+    assert not ans.abstained
+    assert ans.answer.startswith("Alex closed deals, then watched customers churn three months")
+    assert ans.role == CSM
+
+
+def test_a_starting_salary_is_the_low_end_of_a_career_span(shipped: Tutor) -> None:
+    """No entry-level US figure, but a span from the start of the career path to its top:
+    its low end answers "starting salary", and the answer is not a decline."""
+    ans = shipped.ask("starting salary for a csm in the us?")
+    assert not ans.abstained
+    first = ans.answer.split("\n")[0]
+    assert first.startswith("The guides don't give a separate entry-level CSM figure")
+    assert "starts at $88,153 a year" in first
+    top = shipped.ask("what do the highest paid csms make in the us")
+    assert "reaches $246,703 a year" in top.answer
+    # India has no span: still declined, with what the guides do give
+    india = shipped.ask("What do entry-level CSMs earn in India?")
+    assert india.abstained and "₹22L" in india.answer
+
+
+def test_pay_notes_speak_only_of_the_regions_shown(shipped: Tutor) -> None:
+    ans = shipped.ask("entry level csm pay")
+    assert "€55,000–€70,000" in ans.answer
+    assert "US range" not in ans.answer  # a note about the US, under German figures

@@ -442,3 +442,13 @@ def test_focused_answer_snapshot(shipped: Tutor) -> None:
 def with_citations(ans: Any) -> str:
     cites = [f"[{c.n}] {c.guide} › {c.heading}" for c in ans.citations]
     return ans.answer.strip() + "\n\n---\n" + "\n".join(cites) + "\n"
+
+
+def test_story_snapshot(shipped: Tutor) -> None:
+    """A question about one person in a guide's story is answered with that story."""
+    k = shipped.coach.knowledge.get()
+    story = next(t for t in k.profiles[CSM].transitions if t.person == "Alex")
+    sources = Sources(shipped.index.find_section)
+    view = shipped.coach.role_views(k)[CSM]
+    text = render_answer(shipped.settings.prompts_dir, "story", sources, role=view, story=story)
+    check_snapshot("answers/story", with_sources(text, sources))

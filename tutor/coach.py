@@ -215,7 +215,14 @@ class Coach:
                 abstained.append(declined)
 
         oos = [i for i in intents if i in OUT_OF_SCOPE]
-        if intents and len(oos) == len(intents):
+        story = _story_named(u.text, k, state.role) if len(oos) == len(intents) else None
+        if story is not None:
+            # "How soon after signing did Alex's customers churn?": no intent fits a question
+            # about one person in a guide's story, but the story answers it
+            slug, t = story
+            add(self._render("story", sources, views.get(slug), story=t), False)
+            answered = [slug]
+        elif intents and len(oos) == len(intents):
             add(self._render("decline", sources, kind=oos[0], roles=covered_titles), True)
         elif not intents and not state.role and not u.roles:
             add(self._render("decline", sources, kind="off_topic", roles=covered_titles), True)
@@ -643,3 +650,15 @@ def _with_background(
         else:
             out.bg_phrase, out.bg_noun = f"in {bg}", bg
     return out
+
+
+def _story_named(text: str, k: Knowledge, role: str | None) -> tuple[str, Any] | None:
+    """The guide story whose person the question names ("Alex", "Daria"), the selected
+    role's first."""
+    said = {w.split("'")[0].split("\u2019")[0] for w in words(text)}  # "Alex's" names Alex
+    slugs = sorted(k.profiles, key=lambda s: s != role)
+    for slug in slugs:
+        for t in k.profiles[slug].transitions:
+            if t.person and t.person.lower() in said:
+                return slug, t
+    return None

@@ -106,6 +106,15 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
             figures = at_level
         else:
             level_missing = True
+    # "starting salary in the US?" with no entry-level figure: a span from the start of the
+    # career path to its top answers it with its low end (the highest level, its high end)
+    span, span_end = None, ""
+    if level_missing and ask.level in tax.levels:
+        ranks = [lv.rank for lv in tax.levels.values()]
+        rank = tax.levels[ask.level].rank
+        span_end = "low" if rank == min(ranks) else "high" if rank == max(ranks) else ""
+        if span_end and ask.region:
+            span = next((x for x in figures if x.basis == "career-span" and x.low and x.high), None)
     # one line per region, the guides' disagreements side by side
     regions: dict[str, list[Pay]] = {}
     for x in figures:
@@ -129,6 +138,8 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
             "level": ask.level,
             "level_label": level_label,
             "level_missing": level_missing,
+            "span": span,
+            "span_end": span_end,
             "levels_given": sorted(
                 {tax.levels[x.level].label for x in figures if x.level in tax.levels}
             ),
@@ -138,10 +149,15 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
             # a note speaks of the regions it or its section names: "the best-paying
             # employers", from "Pay in the United States", is not said of Germany
             "notes": [
-                n for n in p.pay_notes if _about_region(f"{n.text} {n.cite}", ask.region, tax)
+                n
+                for n in p.pay_notes
+                if any(
+                    _about_region(f"{n.text} {n.cite}", r, tax)
+                    for r in ([ask.region] if ask.region else list(regions))
+                )
             ],
         },
-        abstained=level_missing,
+        abstained=level_missing and span is None,
     )
 
 
