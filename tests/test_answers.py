@@ -556,3 +556,34 @@ def test_pay_notes_speak_only_of_the_regions_shown(shipped: Tutor) -> None:
     ans = shipped.ask("entry level csm pay")
     assert "€55,000–€70,000" in ans.answer
     assert "US range" not in ans.answer  # a note about the US, under German figures
+
+
+def test_a_learner_already_at_a_stage_is_pointed_to_the_next_one(shipped: Tutor) -> None:
+    """ "I'm a support agent right now... what should I be aiming for next?" with no roadmap
+    progress on record: not "start with frontline support" but the stage after it."""
+    ans = shipped.ask(
+        "I'm a support agent right now. What should I be aiming for next if I want to manage"
+        " a support team one day?",
+        role=SUP,
+    )
+    assert ans.answer.startswith("You're already at the **frontline support experience** stage"), (
+        ans.answer
+    )
+    assert "aim next for team lead or supervisor" in ans.answer
+    assert "Frontline support experience**:" not in ans.answer  # not listed again below
+
+
+def test_a_start_answer_offers_a_first_move_and_the_first_tier(shipped: Tutor) -> None:
+    ans = shipped.ask("where do i start if i want to be a support manager", role=SUP)
+    assert "A good first move: master the CRM and support tools" in ans.answer
+    # a role reached by experience, with no months plan: the first tier and its years
+    assert "junior support manager" in ans.answer and "1–3 years" in ans.answer
+
+
+def test_not_knowing_something_brings_nothing(shipped: Tutor) -> None:
+    ans = shipped.ask(
+        "ok so customer success... how do i actually start, i dont know anything about saas",
+        role=CSM,
+    )
+    assert "you already bring" not in ans.answer, ans.answer
+    assert "pick one real SaaS product" in ans.answer

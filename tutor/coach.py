@@ -198,6 +198,10 @@ class Coach:
         abstained: list[bool] = []
         passages: list[Hit] = []
         intents = [i for i in state.intents if i != "next"][:MAX_INTENTS] or state.intents[:1]
+        if intents == ["next"] and not (turn.learner.done or turn.learner.in_progress):
+            # "what should I be aiming for next?" from someone whose roadmap we don't know:
+            # where to start, from what they told us (a learner with a roadmap gets its steps)
+            intents = ["start"]
         if state.background and not u.background and "fit" in intents and "switch" not in intents:
             # "could i be a support manager?" after "been a shift supervisor for 2 yrs": with
             # a background from earlier in the conversation, whether it suits is a switch

@@ -306,6 +306,10 @@ WORKPLACE_ITEMS = 4
 REGION_BONUS = 0.1
 # A question this close to a tier's description asks about that tier.
 TIER_MIN = 0.6
+# How close a learner's story must be to a stage of the learning path to count as that stage
+# (support's "Frontline support agent..." story and its "Frontline support experience" stage:
+# 0.71; an agency account manager and the CSM path's "Onboarding, tools..." stage: 0.54)
+STAGE_MIN = 0.65
 
 
 def plan_for(ask: Ask, ctx: Context) -> Plan:
@@ -357,14 +361,26 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         # followed by another guide's three-phase plan
         path_guide = p.learning_path[0].guide if p.learning_path else None
         plan_time = next((d for d in p.time.training if d.guide == path_guide), plan_time)
+        # "I'm a support agent right now": the learner's story is a stage of the path
+        # ("Frontline support agent..." is "Frontline support experience", 0.71), so the
+        # answer starts at the stage after it
+        at = None
+        if story is not None and close and ctx.similar is not None and p.learning_path:
+            sims = ctx.similar(story.background, [s.title for s in p.learning_path])
+            stages = [i for i, x in enumerate(sims) if x >= STAGE_MIN]
+            at = max(stages) if stages and max(stages) + 1 < len(p.learning_path) else None
         return Plan(
             "start",
             {
                 **common,
+                "at": at,
                 "path": p.learning_path,
                 "pace": _pace(plan_hours, learner, p.time.pace_note),
                 "plan_time": plan_time,
                 "bring": [] if (story and close) else _what_you_bring(learner, p, ctx.similar),
+                # a role reached through experience: the first tier is the realistic target
+                "tiers": p.time.senior,
+                "first_move": p.advice[0] if p.advice else None,
             },
         )
     if ask.intent == "switch":
@@ -639,7 +655,9 @@ def _what_you_bring(learner: Learner, p: Profile, similar: Similarity | None) ->
     # the statements alone: "im a teacher, can i become a csm??" as a whole matched
     # "mentoring junior CSMs" on "csm"
     text = learner.said or learner.background
-    if not text or similar is None:
+    # "ok so customer success... i dont know anything about saas" says nothing about the
+    # learner's past: only a stated background, or words about themselves, can bring skills
+    if not text or similar is None or not (learner.background or learner.about_me):
         return []
     pool: list[tuple[str, Any]] = [(i, g) for g in p.skills for i in g.items]
     pool += [(i, t) for t in p.transitions for i in t.transfers]
