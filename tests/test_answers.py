@@ -587,3 +587,15 @@ def test_not_knowing_something_brings_nothing(shipped: Tutor) -> None:
     )
     assert "you already bring" not in ans.answer, ans.answer
     assert "pick one real SaaS product" in ans.answer
+
+
+def test_tools_named_together_are_placed_in_one_sentence(shipped: Tutor) -> None:
+    one_group = shipped.ask(
+        "Is it worth learning Tableau or Power BI if I want to be a support manager?", role=SUP
+    )
+    assert "Tableau and Power BI are among the tools the guides list" in one_group.answer
+    assert one_group.answer.count("covers only that part") == 0
+    two = shipped.ask("do i need gainsight and salesforce", role=CSM)
+    assert "Gainsight is listed under **Customer success platforms**" in two.answer
+    assert "Salesforce is under **CRMs**" in two.answer
+    assert "covers only that part" not in two.answer

@@ -699,10 +699,10 @@ def _tools_named(ask: Ask, p: Profile) -> list[dict[str, Any]]:
     asked = f" {' '.join(words(ask.text))} "
     out = []
     for g in p.tools:
-        for item in g.items:
-            name = " ".join(words(item))
-            if len(name) > 2 and f" {name} " in asked:
-                out.append({"item": item, "group": g})
+        # "Tableau or Power BI": one sentence for the two, which share a category
+        items = [i for i in g.items if len(n := " ".join(words(i))) > 2 and f" {n} " in asked]
+        if items:
+            out.append({"names": items, "group": g})
     return out
 
 
