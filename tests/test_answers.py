@@ -599,3 +599,11 @@ def test_tools_named_together_are_placed_in_one_sentence(shipped: Tutor) -> None
     assert "Gainsight is listed under **Customer success platforms**" in two.answer
     assert "Salesforce is under **CRMs**" in two.answer
     assert "covers only that part" not in two.answer
+
+
+def test_a_term_two_parts_explain_is_explained_once(shipped: Tutor) -> None:
+    """ "what's a QBR and how do I prepare one": the glossary part and the interview part
+    both explain QBRs; the second leaves out what the first said."""
+    ans = shipped.ask("what's a QBR and how do I prepare one")
+    assert ans.answer.count("a regular meeting where you walk a customer") == 1, ans.answer
+    assert ans.answer.count("show an executive sponsor the value received") == 1

@@ -152,3 +152,23 @@ def test_yes_or_no_openers_come_from_the_taxonomy() -> None:
     assert asks_yes_or_no("is it realistic", openers)
     assert not asks_yes_or_no("what comes after csm?", openers)
     assert not asks_yes_or_no("where can i go from here", openers)
+
+
+@pytest.mark.parametrize(
+    "question, intents",
+    [
+        # a feeling is no background, and what the learner tells of themselves is not what the
+        # comparison is about
+        ("i'm stressed about money, is csm better paid than support manager?", ["compare", "pay"]),
+        # "which suits me better?" with a background is still a switch
+        (
+            "I'm leaving the army after 8 years; I led a squad as a sergeant. Would support"
+            " management or customer success suit me better?",
+            ["compare", "switch"],
+        ),
+    ],
+)
+def test_a_comparison_keeps_its_dimension_beside_what_the_learner_says(
+    shipped: Tutor, question: str, intents: list[str]
+) -> None:
+    assert shipped.coach.understand(question).intents == intents

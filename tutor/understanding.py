@@ -246,17 +246,25 @@ class Understander:
                 if prob >= DIMENSION_MIN and prob >= DIMENSION * rest and second not in skip:
                     intents.append(second)
                 else:
-                    dim = self._dimension(p[0], skip)
+                    # what the learner says of themselves is not the comparison's dimension:
+                    # "i'm stressed about money, is csm better paid..." compares pay, not stress
+                    told = {w for st in u.statements for w in self._delex(st)}
+                    dim = self._dimension(p[0], skip, told)
                     if dim:
                         intents.append(dim)
         if FOLLOWUP in intents and len(intents) > 1:
             intents.remove(FOLLOWUP)
         # "I'm a teacher. Is customer success realistic for me?" asks about switching, whatever
         # else it sounds like, when the classifier has switching among its close readings
+        # ...but a comparison keeps its dimension: "i'm stressed about money, is csm better
+        # paid than support manager?" lost its pay to "switch" ("which suits me better?" is
+        # still a switch)
         if u.background or u.about_me:
+            comparing = "compare" in intents
             for k, intent in enumerate(intents):
                 near = [x[0] for x in results[min(k, len(results) - 1)][:3]]
-                close = intent == "fit" or ("switch" in near and intent in _SWITCH_LIKE)
+                like = "switch" in near and intent in _SWITCH_LIKE and not comparing
+                close = intent == "fit" or like
                 if close and "switch" not in intents:
                     intents[k] = "switch"
         u.followup = intents == [FOLLOWUP] or (not intents and found)
@@ -269,11 +277,13 @@ class Understander:
         u.intents = [i for i in intents if i != FOLLOWUP]
         return u
 
-    def _dimension(self, clause: str, skip: tuple[str, ...]) -> str | None:
+    def _dimension(
+        self, clause: str, skip: tuple[str, ...], told: set[str] | None = None
+    ) -> str | None:
         """What a comparison is about, read from the clause without its two sides: "which has
         better job growth, CSM or support manager?" -> "which has better job growth" ->
         outlook. None when nothing is left to say ("what's the difference?")."""
-        drop = {FILL["role"], FILL["other_role"], *self.lex.comparison_words}
+        drop = {FILL["role"], FILL["other_role"], *self.lex.comparison_words, *(told or ())}
         rest = " ".join(w for w in clause.split() if w not in drop)
         if not rest:
             return None
