@@ -607,3 +607,16 @@ def test_a_term_two_parts_explain_is_explained_once(shipped: Tutor) -> None:
     ans = shipped.ask("what's a QBR and how do I prepare one")
     assert ans.answer.count("a regular meeting where you walk a customer") == 1, ans.answer
     assert ans.answer.count("show an executive sponsor the value received") == 1
+
+
+def test_a_named_term_is_defined_first_with_why_it_matters(shipped: Tutor) -> None:
+    ans = shipped.ask("wtf is NRR and why do csms care so much")
+    assert ans.answer.startswith("NRR means net revenue retention"), ans.answer
+    assert "Why it matters in the job: a CSM moves net revenue retention" in ans.answer
+    assert "venture investors" in ans.answer
+    qbr = shipped.ask("what is a QBR")
+    assert qbr.answer.startswith("QBR means a quarterly business review"), qbr.answer
+    # a role whose glossary lacks the term does not list all of its own terms
+    csat = shipped.ask("what's CSAT")
+    assert "CSAT and NPS are measures of how satisfied customers are" in csat.answer
+    assert "**WFM**" not in csat.answer

@@ -24,7 +24,7 @@ from .focus import FOCUS_MIN, fact_words, focus, rank
 from .index import Index
 from .intent_model import FILL
 from .knowledge import Knowledge, KnowledgeStore
-from .plans import Ask, Context, Learner, Plan, has_data, plan_for
+from .plans import Ask, Context, Learner, Plan, has_data, names_a_term, plan_for
 from .profiles import Profile
 from .retrieval import Hit
 from .roles import with_found_names
@@ -432,6 +432,9 @@ class Coach:
         if profile is None or not has_data(intent, profile):
             text, declined, hits = self._extract(intent, slug, state, u, k, views, sources, brief)
             return (prefix + text if text else ""), declined, hits, False
+        if intent == "overview" and names_a_term(u.text, profile):
+            # "wtf is NRR and why do csms care": a term of the trade, not the role, is asked about
+            intent = "glossary"
         ask = Ask(
             intent=intent,
             role=slug,
@@ -616,6 +619,8 @@ _FOCUS_AWARE = {
     # sources..." led with Germany's open-jobs count on the word "Glassdoor")
     "sources": ("",),
     "roadmap": ("",),
+    # "what is a QBR": the term's meaning first, not a duty that uses the word
+    "glossary": ("",),
 }
 
 

@@ -451,7 +451,19 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             {**common, "plan_time": plan_hours[2] if plan_hours else None, "path": p.learning_path},
         )
     if ask.intent == "glossary":
-        return Plan("glossary", {**common, "terms": _terms(ask, p)})
+        terms = _terms(ask, p)
+        named = terms if len(terms) < len(p.glossary) else []
+        if not named and ask.brief:
+            # "what's CSAT?" with both roles in view: a role whose glossary lacks the term adds
+            # its whole list, which nobody asked for
+            terms = []
+        # "wtf is NRR and why do csms care so much": what the job has to do with the term
+        why = [
+            f
+            for f in p.summary  # verb phrases whose subject is the role: "a CSM moves NRR..."
+            if any(_says(f.text, a) for t in named for a in [t.term, *t.aliases])
+        ]
+        return Plan("glossary", {**common, "terms": terms, "why": why[:1]})
     if ask.intent in ("workplace", "outlook"):
         pool = (
             [*p.work_setting, *p.outlook, *p.pay_notes]
@@ -533,6 +545,13 @@ def _interview(ask: Ask, ctx: Context, story: Any) -> dict[str, Any]:
 def _says(text: str, name: str) -> bool:
     """Whether ``name`` ("sales", "account manager") is said in ``text`` as whole words."""
     return bool(re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", text.lower()))
+
+
+def names_a_term(text: str, p: Profile) -> bool:
+    """Whether the question names one of the profile's terms of the trade ("what is NRR")."""
+    from .taxonomy import Gazetteer
+
+    return bool(Gazetteer({t.term: t.aliases for t in p.glossary}).find(text))
 
 
 def _terms(ask: Ask, p: Profile) -> list[Any]:
