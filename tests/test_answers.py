@@ -620,3 +620,36 @@ def test_a_named_term_is_defined_first_with_why_it_matters(shipped: Tutor) -> No
     csat = shipped.ask("what's CSAT")
     assert "CSAT and NPS are measures of how satisfied customers are" in csat.answer
     assert "**WFM**" not in csat.answer
+
+
+def test_a_myth_is_found_by_how_learners_raise_it(shipped: Tutor) -> None:
+    """ "do i need to code" sits nearer "AI will replace CSMs" than "you have to be a
+    developer" for the embedder; the myth's asked_as phrasings find the right one."""
+    ans = shipped.ask("do i need to code to be a csm")
+    assert ans.answer.startswith('"You have to be a developer or deeply technical"? No, that')
+    ai = shipped.ask("is csm even gonna be a real job in 5 years with all these AI agents")
+    assert ai.answer.startswith('"AI will replace CSMs"? No, that\'s a myth.'), ai.answer
+
+
+def test_a_level_one_country_gives_says_so(shipped: Tutor) -> None:
+    ans = shipped.ask("senior csm salary")
+    assert ans.answer.startswith("The guides give senior CSM pay only for Germany"), ans.answer
+    assert "€70,000–€85,000" in ans.answer
+
+
+def test_the_role_the_guides_lack_is_declined_first(shipped: Tutor) -> None:
+    ans = shipped.ask("how much do account executives make? thinking of going csm then AE")
+    assert ans.answer.startswith("My guides don't cover the Account Executive role")
+    assert "entry-level, senior" not in ans.answer  # no levels claimed for every country
+
+
+def test_the_learners_own_field_is_not_a_role_asked_about(shipped: Tutor) -> None:
+    """ "would my sales exp even count?" is the learner's background, not a Sales Manager
+    question to decline; the pay asked for with "whats" is answered too."""
+    ans = shipped.ask(
+        "i work in sales (SDR, 2 yrs) and i hate cold calling. whats csm pay in india and"
+        " would my sales exp even count?"
+    )
+    assert "₹22L" in ans.answer
+    assert "Sales Manager role" not in ans.answer
+    assert "Alex made the same move from B2B SaaS sales representative" in ans.answer

@@ -287,7 +287,7 @@ CASES = [
         "Won't AI replace implementation consultants?",
         "myths",
         ["Myth: AI will automate implementation away"],
-        ["No.", "scope dispute"],
+        ["No, that's a myth", "scope dispute"],
         id="myths-ai",
     ),
     pytest.param(

@@ -249,6 +249,13 @@ class Coach:
             for i, intent in enumerate(i for i in intents if i not in OUT_OF_SCOPE):
                 if intent == "greeting":
                     continue
+                if i == 0 and roles and intent == "pay" and (state.other_roles or state.related):
+                    # "how much do account executives make? thinking of going csm then AE":
+                    # the role asked about, which the guides lack, is said first
+                    decline = self._decline_other(
+                        state, k, views, sources, [intent], turn.page_role, offer_pay=False
+                    )
+                    add(decline, True)
                 # a comparison of two covered roles is one answer, not one per role
                 per_role = roles[:1] if intent == "compare" else roles
                 # 200 words in all (a path or roadmap overview may run longer), shared out
@@ -274,11 +281,6 @@ class Coach:
                         text, more = self._with_also(u, text, k.profiles[slug], k, sources, slug)
                         passages.extend(more)
                     add(text, declined)
-                if i == 0 and roles and intent == "pay" and (state.other_roles or state.related):
-                    add(
-                        self._decline_other(state, k, views, sources, [intent], turn.page_role),
-                        True,
-                    )
             for kind in oos[:1]:
                 # "...and do I need a visa for Germany?": that part is declined, the rest answered
                 text = self._render("decline", sources, kind=kind, roles=covered_titles, brief=True)
@@ -576,6 +578,7 @@ class Coach:
         sources: Sources,
         intents: list[str],
         page_role: str | None = None,
+        offer_pay: bool = True,  # False when the covered role's own pay part follows
     ) -> str:
         other = (state.other_roles or state.related)[0]
         what = "pay" if "pay" in intents else ""
@@ -588,13 +591,16 @@ class Coach:
         # what the guides do give instead: the selected role's pay levels, without figures
         given = None
         home = k.profiles.get(state.role or page_role or "") if what == "pay" else None
-        if home and home.pay:
+        if home and home.pay and offer_pay and not sources.has_fact(home.pay[0]):
             tax = k.taxonomy
+            regions = list(dict.fromkeys(x.region for x in home.pay))
+            # the levels only where one country gives them all: "entry, mid, senior and head
+            # pay for the US, India and Germany" claimed levels the US and India lack
             levels = [tax.levels[x.level].label for x in home.pay if x.level in tax.levels]
             given = {
                 "role": views.get(home.role),
-                "levels": list(dict.fromkeys(levels)),
-                "regions": list(dict.fromkeys(tax.display(x.region) for x in home.pay)),
+                "levels": list(dict.fromkeys(levels)) if len(regions) == 1 else [],
+                "regions": [tax.display(r) for r in regions],
                 "fact": home.pay[0],
             }
         return self._render(

@@ -100,9 +100,14 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
         # no region named: every region the guides give, the most complete first
         figures = list(p.pay)
     level_missing = False
+    level_only: list[str] = []
     if ask.level:
         at_level = [x for x in figures if x.level == ask.level]
         if at_level:
+            # "senior csm salary" with no region, and only Germany gives a senior figure:
+            # say so, or the answer reads as if it were the whole picture
+            if not ask.region and {x.region for x in at_level} != {x.region for x in figures}:
+                level_only = [tax.display(r) for r in dict.fromkeys(x.region for x in at_level)]
             figures = at_level
         else:
             level_missing = True
@@ -138,6 +143,7 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
             "level": ask.level,
             "level_label": level_label,
             "level_missing": level_missing,
+            "level_only": level_only,
             "span": span,
             "span_end": span_end,
             "levels_given": sorted(
@@ -653,7 +659,7 @@ def _myths(ask: Ask, p: Profile, similar: Similarity | None) -> list[Any]:
         return list(p.myths)
     picked: list[Any] = []
     for clause in ask.clauses or [ask.text]:
-        scores = similar(clause, [m.myth for m in p.myths])
+        scores = [max(similar(clause, [m.myth, *m.asked_as])) for m in p.myths]
         ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
         best = ranked[0]
         clear = len(scores) == 1 or scores[best] - scores[ranked[1]] > 0.05

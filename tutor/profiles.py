@@ -240,6 +240,9 @@ class Myth(Cited):
     # a worry about the job's future ("AI will replace it", "a dead end"): answered with the
     # role's outlook too
     future: bool = False
+    # how learners raise it ("do I need to code?"): matched with the myth itself, because the
+    # embedder puts "code" nearer "AI will replace CSMs" than "you have to be a developer"
+    asked_as: list[str] = []
 
     def figures_text(self) -> str:
         return f"{self.myth} {self.reality}"

@@ -62,10 +62,14 @@ _FIRST_PERSON = re.compile(
     r"(?:switching|moving|transitioning|changing careers?) from|background in|"
     r"former|ex|after \d+ years? (?:as|in)|i(?:'ve)? (?:answer(?:ed)?|run|manage|lead|look after|"
     r"handle|deal with|sell|teach|serve|work with|spent \d+ years?(?: as| in)?))\b"
+    # "would my sales exp even count?": the learner's own field, not a role asked about
+    r"|\bmy(?=(?:\s+[\w-]+){1,3}\s+(?:exp|experience|background)\b)"
 )
 _QUESTION = re.compile(
     r"\?|^\s*(?:(?:and|so|but|also|or|plus)\s+)?"
-    r"(how|what|which|who|why|when|where|is|are|am|can|could|should|would|will|do|does|"
+    # "whats csm pay in india and would my sales exp even count?": chat spellings ask too
+    r"(how|hows|what|whats|wat|wats|which|who|why|when|where|is|are|am|can|could|should|"
+    r"would|will|do|does|"
     r"did|tell|give|show|list|explain|any|need)\b"
     # "im kinda stuck, whats my next step": the question after the comma
     r"|[,;:]\s*(?:how|what|what's|whats|which|where|when|why|should|can|could|do|does)\b"
