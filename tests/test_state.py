@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tutor.state import State, resolve
+from tutor.tutor import Tutor
 from tutor.understanding import Understanding
 
 CSM = "customer-success-manager"
@@ -70,3 +71,26 @@ def test_a_message_pointing_back_keeps_the_last_topic() -> None:
     assert (s.role, s.intents) == (CSM, ["tools"])
     # without the pointing words it is a new question
     assert resolve(u(intents=["skills"]), prev, None).intents == ["skills"]
+
+
+def test_a_follow_up_that_changes_no_slot_asks_its_own_question(shipped: Tutor) -> None:
+    """ "and how long would that take?" after "I'm a call center agent thinking about customer
+    success" changes no region, level or role: it is a time question, not the last answer
+    again, and it keeps the learner's background."""
+    learner = "state-followup-time"
+    try:
+        shipped.ensure_learner(learner)
+        conv = shipped.new_conversation(learner)["id"]
+        first = shipped.ask(
+            "I'm a call center agent thinking about customer success", None, learner, conv
+        )
+        ans = shipped.ask("and how long would that take?", None, learner, conv)
+        assert ans.answer != first.answer
+        assert "time" in ans.intents
+        assert "as a call center agent" in ans.answer and "6 months" in ans.answer
+        # a slot change is still a follow-up on the same topic
+        pay = shipped.ask("what does a csm earn in india", None, learner, conv)
+        us = shipped.ask("and in the US?", None, learner, conv)
+        assert pay.intents == us.intents == ["pay"]
+    finally:
+        shipped.delete_learner(learner)

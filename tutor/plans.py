@@ -759,6 +759,12 @@ def _education_parts(ask: Ask, p: Profile, similar: Similarity | None) -> list[s
         return parts
     q = ask.delexed or ask.text
     score = {k: max(similar(q, texts[k])) for k in parts}
+    # the part holding the fact the question turns on leads ("is Tableau worth learning?":
+    # "data skills in Tableau or Power BI help you read support metrics")
+    held = {"degrees": e.degrees, "other": e.other, "language": e.language}
+    for k, items in held.items():
+        if ask.focus is not None and any(x is ask.focus for x in items) and k in score:
+            score[k] += 1.0
     ranked = sorted(parts, key=lambda k: -score[k])
     # language only when asked about: the other parts are the answer to any education question
     return [

@@ -38,6 +38,12 @@ _SWITCH_LIKE = {"fit", "overview", "career_path"}
 # A comparison's dimension (pay, a day, skills) is the clause's next intent when it holds at
 # least half of the probability "compare" leaves, and is not negligible itself.
 DIMENSION = 0.5
+# A follow-up that changes no slot asks its next reading when that reading holds this much:
+# "and how long would that take?" (time 0.07-0.08) does, and so does "and after that?" (next
+# 0.066: the next step, better than the last answer again); "ok and then?" (next 0.006) keeps
+# the last answer's topic.
+FOLLOWUP_NEXT_MIN = 0.03
+OFF_TOPIC_MARGIN = 0.1
 DIMENSION_MIN = 0.02
 REFERS_BACK_WORDS = 10
 # Read from the clause without its two sides, a dimension needs this share of what is left.
@@ -218,6 +224,13 @@ class Understander:
         delexed = [" ".join(self._delex(c)) for c in clauses] or [" ".join(self._delex(text))]
         results = self.model.classify_many(delexed)
         picked = [(c, r[0][0], r[0][1]) for c, r in zip(delexed, results, strict=True)]
+        if len(picked) > 1:
+            # part of a question is declined only when it is clearly out of scope: "what's a
+            # QBR and how do I prepare one" read its second half as off-topic 0.44, interview
+            # 0.43
+            for n, r in enumerate(results):
+                if r[0][0] == "off_topic" and len(r) > 1 and r[0][2] - r[1][2] < OFF_TOPIC_MARGIN:
+                    picked[n] = (picked[n][0], r[1][0], r[1][1])
         u.clauses = picked
         u.confidence = max((r[0][2] for r in results if r), default=0.0)
         u.scores = _merge(results)
@@ -258,6 +271,13 @@ class Understander:
                         intents.append(dim)
         if FOLLOWUP in intents and len(intents) > 1:
             intents.remove(FOLLOWUP)
+        if intents == [FOLLOWUP] and not found and results and len(results[-1]) > 1:
+            # a follow-up changes a slot ("and in germany?"); "and how long would that take?"
+            # changes none, so it asks its next reading (time), about the same role and story
+            skip = (*OUT_OF_SCOPE, "greeting")
+            nxt = next((r for r in results[-1][1:] if r[0] not in skip), None)
+            if nxt is not None and nxt[2] >= FOLLOWUP_NEXT_MIN:
+                intents = [nxt[0]]
         # "I'm a teacher. Is customer success realistic for me?" asks about switching, whatever
         # else it sounds like, when the classifier has switching among its close readings
         # ...but a comparison keeps its dimension: "i'm stressed about money, is csm better
