@@ -413,7 +413,7 @@ def test_next_steps_after_phase_one(shipped: Tutor) -> None:
 
 
 def pace_line(ans: Any) -> tuple[float, str]:
-    m = re.search(r"I estimate the rest of the roadmap at about ([\d.]+) months", ans.answer)
+    m = re.search(r"I estimate about ([\d.]+) months for the roadmap", ans.answer)
     assert m, ans.answer
     calc = [c.text for c in ans.citations if c.kind == "progress" and "×" in c.text]
     assert len(calc) == 1

@@ -95,6 +95,7 @@ def render_next(
         exact = rm.expected_months * remaining / total * rm.hours_per_week / h
         months = about(exact)
         calc = (
+            "My estimate, scaling the roadmap's plan to your hours for its remaining milestones. "
             f"The roadmap plans {num(rm.expected_months)} months at {num(rm.hours_per_week)} hours "
             f"a week; {num(remaining)} of {num(total)} milestone weight remains; at {num(h)} hours "
             f"a week: {num(rm.expected_months)} × {num(remaining)}/{num(total)} × "
