@@ -94,3 +94,32 @@ def test_a_follow_up_that_changes_no_slot_asks_its_own_question(shipped: Tutor) 
         assert pay.intents == us.intents == ["pay"]
     finally:
         shipped.delete_learner(learner)
+
+
+def test_a_city_is_where_the_learner_lives_and_a_named_topic_is_asked(shipped: Tutor) -> None:
+    """From an independent reader's round: "what about pay in india? im in bangalore" after a
+    switch question was answered as the switch again, "starting from bangalore", and the
+    next turn opened "Coming from your work in bangalore"."""
+    learner = "state-bangalore"
+    try:
+        shipped.ensure_learner(learner)
+        conv = shipped.new_conversation(learner)["id"]
+        first = shipped.ask(
+            "junior dev here (1 yr, react), kinda burned out on coding. would my tech"
+            " background help in customer success?",
+            None,
+            learner,
+            conv,
+        )
+        assert first.role == "customer-success-manager"  # not the support guide
+        pay = shipped.ask("what about pay in india? im in bangalore", None, learner, conv)
+        assert pay.intents == ["pay"] and "₹22L" in pay.answer, pay.answer
+        nxt = shipped.ask("ok and what should i learn first?", None, learner, conv)
+        assert "bangalore" not in nxt.answer.lower()
+    finally:
+        shipped.delete_learner(learner)
+
+
+def test_what_the_learner_tells_of_themselves_does_not_lead_the_answer(shipped: Tutor) -> None:
+    ans = shipped.ask("im in sales already (b2b saas, 2 yrs) does that speed it up?")
+    assert not ans.answer.startswith("Most CSM jobs are at B2B SaaS companies"), ans.answer

@@ -458,7 +458,13 @@ class Coach:
         # the slot values are the plan's business ("how much in Germany?" is not about the
         # one fact that names Germany): the delexed text, without its stand-ins
         skip |= set(stem_all(list(FILL.values())))
-        ranked = rank(ask.delexed or u.clean, ask.delexed, profile, self.similar, skip)
+        # what the learner tells of themselves is not what the question turns on: "im in sales
+        # already (b2b saas, 2 yrs) does that speed it up?" led with "most CSM jobs are at
+        # B2B SaaS companies"
+        told = {w for st in u.statements for w in words(st)}
+        asked = " ".join(w for w in (ask.delexed or u.clean).split() if w not in told)
+        asked = asked or ask.delexed or u.clean
+        ranked = rank(asked, asked, profile, self.similar, skip)
         found = focus(ranked)
         ask.focus = found.fact if found else None
         # how far the focus stands clear of the next fact: "Do you have to be a programmer to

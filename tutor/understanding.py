@@ -44,6 +44,9 @@ DIMENSION = 0.5
 # the last answer's topic.
 FOLLOWUP_NEXT_MIN = 0.03
 OFF_TOPIC_MARGIN = 0.1
+# "what about the tools?" (follow-up 0.57, tools 0.31) names its topic; "and in germany?"
+# (follow-up 0.98) names none
+FOLLOWUP_TOPIC_MIN = 0.25
 DIMENSION_MIN = 0.02
 REFERS_BACK_WORDS = 10
 # Read from the clause without its two sides, a dimension needs this share of what is left.
@@ -224,6 +227,12 @@ class Understander:
         delexed = [" ".join(self._delex(c)) for c in clauses] or [" ".join(self._delex(text))]
         results = self.model.classify_many(delexed)
         picked = [(c, r[0][0], r[0][1]) for c, r in zip(delexed, results, strict=True)]
+        for n, r in enumerate(results):
+            # "what about pay in india?" changes a slot and names a topic (follow-up 0.44, pay
+            # 0.42): the topic it names is asked, not the last answer's
+            named = len(r) > 1 and r[1][2] >= FOLLOWUP_TOPIC_MIN
+            if r[0][0] == FOLLOWUP and named and r[1][0] not in (*OUT_OF_SCOPE, "greeting"):
+                picked[n] = (picked[n][0], r[1][0], max(r[1][1], MIN_SCORE))
         if len(picked) > 1:
             # part of a question is declined only when it is clearly out of scope: "what's a
             # QBR and how do I prepare one" read its second half as off-topic 0.44, interview
@@ -418,7 +427,8 @@ class Understander:
         if candidates:
             u.background = min(candidates, key=lambda m: m.start).value
         elif cue and _DOMAIN_CUE.search(" ".join(toks)):
-            u.background = self._domain(toks, cue)
+            # "im in bangalore" is where the learner lives, not their line of work
+            u.background = self._domain(toks, cue - taken)
         u.other_roles = list(dict.fromkeys(m.value for m in titles if m.start not in mine))
         levels = [m for m in tax.level_gazetteer.find(toks) if not (_spans([m]) & taken)]
         # "starting out vs senior" asks for both: no one level to filter by
