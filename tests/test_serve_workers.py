@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -65,3 +66,25 @@ def test_workers_must_be_a_positive_count() -> None:
 
     r = CliRunner().invoke(main, ["serve", "--workers", "0"])
     assert r.exit_code == 2 and "--workers" in r.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs CPU affinity and 2+ CPUs",
+)
+def test_the_load_test_can_keep_the_server_off_its_clients_cpu(
+    shipped: Any, tmp_path: Path
+) -> None:
+    """evals/bench_load.py --pin: the server and its workers run on the CPUs given, so the
+    load client's share of the machine is not counted as server latency."""
+    shipped.index.db.execute("pragma wal_checkpoint(truncate)")
+    home = tmp_path / "home"
+    shutil.copytree(shipped.settings.home, home)
+    cpu = min(os.sched_getaffinity(0))
+    proc = start_server(home, free_port(), workers=1, ingest=False, cpus={cpu})
+    try:
+        pids = group_pids(proc.pid)
+        assert pids and all(os.sched_getaffinity(p) == {cpu} for p in pids)
+    finally:
+        stop_server(proc)

@@ -106,6 +106,7 @@ def start_server(
     workers: int = 1,
     env_extra: dict[str, str] | None = None,
     ingest: bool = True,
+    cpus: set[int] | None = None,
 ) -> subprocess.Popen[bytes]:
     """`tutor serve` over ``home`` (after ingesting the shipped corpus into it), in its own
     process group; returns once /healthz answers."""
@@ -140,6 +141,8 @@ def start_server(
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # the load test keeps its own client off the server's cores (evals/bench_load.py --pin)
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
     )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
