@@ -86,3 +86,14 @@ def shipped(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) 
     t.ingest()
     yield t
     t.close()
+
+
+def converse(tutor: Tutor, learner: str, *questions: str) -> list[Any]:
+    """Ask ``questions`` in order as one conversation of a throwaway learner (deleted after,
+    so the shared index is left as found); the answers, in order."""
+    try:
+        tutor.ensure_learner(learner)
+        conv = tutor.new_conversation(learner)["id"]
+        return [tutor.ask(q, None, learner, conv) for q in questions]
+    finally:
+        tutor.delete_learner(learner)

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from conftest import converse
 
 from tutor.citations import Answer, extract_numbers, markers, split_sentences
 from tutor.compose import second_person
@@ -663,15 +664,13 @@ def test_the_learners_own_field_is_not_a_role_asked_about(shipped: Tutor) -> Non
 
 
 def test_skills_after_a_background_are_said_to_the_learner(shipped: Tutor) -> None:
-    learner = "skills-after-teacher"
-    try:
-        shipped.ensure_learner(learner)
-        conv = shipped.new_conversation(learner)["id"]
-        shipped.ask("im a teacher, could i realistically become a csm?", None, learner, conv)
-        ans = shipped.ask("what should i learn first then", None, learner, conv)
-        assert ans.answer.startswith("Coming from your work as a teacher, start with"), ans.answer
-    finally:
-        shipped.delete_learner(learner)
+    _, ans = converse(
+        shipped,
+        "skills-after-teacher",
+        "im a teacher, could i realistically become a csm?",
+        "what should i learn first then",
+    )
+    assert ans.answer.startswith("Coming from your work as a teacher, start with"), ans.answer
 
 
 def test_a_college_major_question_is_about_education(shipped: Tutor) -> None:

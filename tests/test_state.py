@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from conftest import converse
+
 from tutor.state import State, resolve
 from tutor.tutor import Tutor
 from tutor.understanding import Understanding
@@ -77,47 +79,36 @@ def test_a_follow_up_that_changes_no_slot_asks_its_own_question(shipped: Tutor) 
     """ "and how long would that take?" after "I'm a call center agent thinking about customer
     success" changes no region, level or role: it is a time question, not the last answer
     again, and it keeps the learner's background."""
-    learner = "state-followup-time"
-    try:
-        shipped.ensure_learner(learner)
-        conv = shipped.new_conversation(learner)["id"]
-        first = shipped.ask(
-            "I'm a call center agent thinking about customer success", None, learner, conv
-        )
-        ans = shipped.ask("and how long would that take?", None, learner, conv)
-        assert ans.answer != first.answer
-        assert "time" in ans.intents
-        assert "as a call center agent" in ans.answer and "6 months" in ans.answer
-        # a slot change is still a follow-up on the same topic
-        pay = shipped.ask("what does a csm earn in india", None, learner, conv)
-        us = shipped.ask("and in the US?", None, learner, conv)
-        assert pay.intents == us.intents == ["pay"]
-    finally:
-        shipped.delete_learner(learner)
+    first, ans, pay, us = converse(
+        shipped,
+        "state-followup-time",
+        "I'm a call center agent thinking about customer success",
+        "and how long would that take?",
+        "what does a csm earn in india",
+        "and in the US?",
+    )
+    assert ans.answer != first.answer
+    assert "time" in ans.intents
+    assert "as a call center agent" in ans.answer and "6 months" in ans.answer
+    # a slot change is still a follow-up on the same topic
+    assert pay.intents == us.intents == ["pay"]
 
 
 def test_a_city_is_where_the_learner_lives_and_a_named_topic_is_asked(shipped: Tutor) -> None:
     """From an independent reader's round: "what about pay in india? im in bangalore" after a
     switch question was answered as the switch again, "starting from bangalore", and the
     next turn opened "Coming from your work in bangalore"."""
-    learner = "state-bangalore"
-    try:
-        shipped.ensure_learner(learner)
-        conv = shipped.new_conversation(learner)["id"]
-        first = shipped.ask(
-            "junior dev here (1 yr, react), kinda burned out on coding. would my tech"
-            " background help in customer success?",
-            None,
-            learner,
-            conv,
-        )
-        assert first.role == "customer-success-manager"  # not the support guide
-        pay = shipped.ask("what about pay in india? im in bangalore", None, learner, conv)
-        assert pay.intents == ["pay"] and "₹22L" in pay.answer, pay.answer
-        nxt = shipped.ask("ok and what should i learn first?", None, learner, conv)
-        assert "bangalore" not in nxt.answer.lower()
-    finally:
-        shipped.delete_learner(learner)
+    first, pay, nxt = converse(
+        shipped,
+        "state-bangalore",
+        "junior dev here (1 yr, react), kinda burned out on coding. would my tech background"
+        " help in customer success?",
+        "what about pay in india? im in bangalore",
+        "ok and what should i learn first?",
+    )
+    assert first.role == "customer-success-manager"  # not the support guide
+    assert pay.intents == ["pay"] and "₹22L" in pay.answer, pay.answer
+    assert "bangalore" not in nxt.answer.lower()
 
 
 def test_what_the_learner_tells_of_themselves_does_not_lead_the_answer(shipped: Tutor) -> None:

@@ -19,11 +19,11 @@ from collections.abc import Generator
 from dataclasses import replace
 from typing import Any
 
+from .asks import Learner
 from .citations import Answer, Citation, check_answer, split_sentences, strip_foreign_links
 from .errors import ConfigError, LLMError
 from .injection import Detector, detector, mask_addresses
 from .llm import ChatModel
-from .plans import Learner
 from .prompts import Budget, render
 from .settings import Settings
 

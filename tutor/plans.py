@@ -17,7 +17,7 @@ from .asks import Ask, Learner, Plan
 from .pay_plan import mentions_region, plan_pay
 from .profiles import Myth, Pay, Profile, Transition
 from .roadmaps import Roadmap
-from .taxonomy import Taxonomy, stem_all, words
+from .taxonomy import Gazetteer, Taxonomy, stem_all, words
 
 Similarity = Callable[[str, list[str]], list[float]]
 # A fact this much less relevant than the best one is left out of a gathered answer.
@@ -248,11 +248,8 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             # its whole list, which nobody asked for
             terms = []
         # "wtf is NRR and why do csms care so much": what the job has to do with the term
-        why = [
-            f
-            for f in p.summary  # verb phrases whose subject is the role: "a CSM moves NRR..."
-            if any(_says(f.text, a) for t in named for a in [t.term, *t.aliases])
-        ]
+        # (summary items are verb phrases whose subject is the role: "a CSM moves NRR...")
+        why = _using(p.summary, named)
         return Plan("glossary", {**common, "terms": terms, "why": why[:1]})
     if ask.intent in ("workplace", "outlook"):
         pool = (
@@ -309,8 +306,7 @@ def _interview(ask: Ask, ctx: Context, story: Any) -> dict[str, Any]:
     if text:
         # "coming from sales": the skills the guides say the two jobs share
         for r in p.related:
-            names = [r.title, *r.aliases]
-            if r.shared_skills and any(_says(text, n) for n in names):
+            if r.shared_skills and Gazetteer({r.title: r.aliases}).find(text):
                 pitch += [x for x in r.shared_skills if x not in pitch]
                 pitch_from.append(r)
                 break
@@ -318,9 +314,7 @@ def _interview(ask: Ask, ctx: Context, story: Any) -> dict[str, Any]:
     bring = [] if pitch or not learner.background else _what_you_bring(learner, p, ctx.similar)
     # ...and what the job does with the thing named: "running QBRs that show an executive
     # sponsor the value received"
-    doing = [
-        d for d in p.duties if any(_says(d.text, a) for t in named for a in [t.term, *t.aliases])
-    ]
+    doing = _using(p.duties, named)
     return {
         "tips": p.interview,
         "named": named,
@@ -332,24 +326,27 @@ def _interview(ask: Ask, ctx: Context, story: Any) -> dict[str, Any]:
     }
 
 
-def _says(text: str, name: str) -> bool:
-    """Whether ``name`` ("sales", "account manager") is said in ``text`` as whole words."""
-    return bool(re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", text.lower()))
+def _glossary(terms: list[Any]) -> Gazetteer:
+    return Gazetteer({t.term: t.aliases for t in terms})
+
+
+def _using(facts: list[Any], terms: list[Any]) -> list[Any]:
+    """The facts whose text names one of ``terms`` ("running quarterly business reviews..."
+    for QBR)."""
+    if not terms:
+        return []
+    table = _glossary(terms)
+    return [f for f in facts if table.find(f.text)]
 
 
 def names_a_term(text: str, p: Profile) -> bool:
     """Whether the question names one of the profile's terms of the trade ("what is NRR")."""
-    from .taxonomy import Gazetteer
-
-    return bool(Gazetteer({t.term: t.aliases for t in p.glossary}).find(text))
+    return bool(_glossary(p.glossary).find(text))
 
 
 def _terms(ask: Ask, p: Profile) -> list[Any]:
     """The glossary entries the question names ("what is NRR"), or all when it names none."""
-    from .taxonomy import Gazetteer
-
-    table = Gazetteer({t.term: t.aliases for t in p.glossary})
-    named = {m.value for m in table.find(ask.text)}
+    named = {m.value for m in _glossary(p.glossary).find(ask.text)}
     return [t for t in p.glossary if t.term in named] or list(p.glossary)
 
 

@@ -21,10 +21,10 @@ from .roles import resolve_role
 from .settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from .asks import Learner
     from .coach import Coach
     from .compose import Sources
     from .llm import ChatModel
-    from .plans import Learner
     from .state import State
 
 log = logging.getLogger(__name__)
@@ -294,7 +294,7 @@ class Tutor:
 
     def _learner(self, learner_id: str | None, role: str | None) -> Learner:
         """What the tutor knows about the learner: weekly hours, ticked milestones."""
-        from .plans import Learner
+        from .asks import Learner
 
         if not learner_id:
             return Learner()

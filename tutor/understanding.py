@@ -38,15 +38,14 @@ _SWITCH_LIKE = {"fit", "overview", "career_path"}
 # A comparison's dimension (pay, a day, skills) is the clause's next intent when it holds at
 # least half of the probability "compare" leaves, and is not negligible itself.
 DIMENSION = 0.5
-# A follow-up that changes no slot asks its next reading when that reading holds this much:
-# "and how long would that take?" (time 0.07-0.08) does, and so does "and after that?" (next
-# 0.066: the next step, better than the last answer again); "ok and then?" (next 0.006) keeps
-# the last answer's topic.
+# How much a follow-up's next reading needs to be asked instead (_reading): with no slot
+# changed, "and how long would that take?" (time 0.07-0.08) and "and after that?" (next 0.066,
+# better than the last answer again) are, "ok and then?" (next 0.006) keeps the last topic;
+# with a slot changed, "what about the tools?" (tools 0.31) names its topic and "and in
+# germany?" (0.006) names none.
 FOLLOWUP_NEXT_MIN = 0.03
-OFF_TOPIC_MARGIN = 0.1
-# "what about the tools?" (follow-up 0.57, tools 0.31) names its topic; "and in germany?"
-# (follow-up 0.98) names none
 FOLLOWUP_TOPIC_MIN = 0.25
+OFF_TOPIC_MARGIN = 0.1
 DIMENSION_MIN = 0.02
 REFERS_BACK_WORDS = 10
 # Read from the clause without its two sides, a dimension needs this share of what is left.
@@ -226,20 +225,10 @@ class Understander:
         clauses = _clauses(text)
         delexed = [" ".join(self._delex(c)) for c in clauses] or [" ".join(self._delex(text))]
         results = self.model.classify_many(delexed)
-        picked = [(c, r[0][0], r[0][1]) for c, r in zip(delexed, results, strict=True)]
-        for n, r in enumerate(results):
-            # "what about pay in india?" changes a slot and names a topic (follow-up 0.44, pay
-            # 0.42): the topic it names is asked, not the last answer's
-            named = len(r) > 1 and r[1][2] >= FOLLOWUP_TOPIC_MIN
-            if r[0][0] == FOLLOWUP and named and r[1][0] not in (*OUT_OF_SCOPE, "greeting"):
-                picked[n] = (picked[n][0], r[1][0], max(r[1][1], MIN_SCORE))
-        if len(picked) > 1:
-            # part of a question is declined only when it is clearly out of scope: "what's a
-            # QBR and how do I prepare one" read its second half as off-topic 0.44, interview
-            # 0.43
-            for n, r in enumerate(results):
-                if r[0][0] == "off_topic" and len(r) > 1 and r[0][2] - r[1][2] < OFF_TOPIC_MARGIN:
-                    picked[n] = (picked[n][0], r[1][0], r[1][1])
+        many = len(results) > 1
+        picked = [
+            (c, *_reading(r, bool(found), many)) for c, r in zip(delexed, results, strict=True)
+        ]
         u.clauses = picked
         u.confidence = max((r[0][2] for r in results if r), default=0.0)
         u.scores = _merge(results)
@@ -280,13 +269,6 @@ class Understander:
                         intents.append(dim)
         if FOLLOWUP in intents and len(intents) > 1:
             intents.remove(FOLLOWUP)
-        if intents == [FOLLOWUP] and not found and results and len(results[-1]) > 1:
-            # a follow-up changes a slot ("and in germany?"); "and how long would that take?"
-            # changes none, so it asks its next reading (time), about the same role and story
-            skip = (*OUT_OF_SCOPE, "greeting")
-            nxt = next((r for r in results[-1][1:] if r[0] not in skip), None)
-            if nxt is not None and nxt[2] >= FOLLOWUP_NEXT_MIN:
-                intents = [nxt[0]]
         # "I'm a teacher. Is customer success realistic for me?" asks about switching, whatever
         # else it sounds like, when the classifier has switching among its close readings
         # ...but a comparison keeps its dimension: "i'm stressed about money, is csm better
@@ -538,6 +520,26 @@ class Understander:
                 break
             picked.append(w)
         return " ".join(picked) or None
+
+
+def _reading(ranked: Sequence[Any], slots: bool, many: bool) -> tuple[str, float]:
+    """Which of a clause's readings (intent, score, probability; best first) it asks.
+
+    A follow-up changes a slot ("and in germany?", follow-up 0.98). One that names a topic
+    asks it ("what about pay in india?": follow-up 0.44, pay 0.42), and one that changes no
+    slot asks its next reading ("and how long would that take?": time 0.07). Part of a
+    question is declined only when off-topic clearly wins ("what's a QBR and how do I
+    prepare one": off-topic 0.44, interview 0.43).
+    """
+    top = ranked[0]
+    rest = [r for r in ranked[1:] if r[0] not in (*OUT_OF_SCOPE, "greeting")]
+    if top[0] == FOLLOWUP and rest:
+        need = FOLLOWUP_TOPIC_MIN if slots else FOLLOWUP_NEXT_MIN
+        if rest[0][2] >= need:
+            return rest[0][0], max(rest[0][1], MIN_SCORE)
+    if top[0] == "off_topic" and many and rest and top[2] - rest[0][2] < OFF_TOPIC_MARGIN:
+        return rest[0][0], rest[0][1]
+    return top[0], top[1]
 
 
 def _clauses(text: str) -> list[str]:
