@@ -309,6 +309,46 @@ def test_support_check_accepts_paraphrase_and_acronyms() -> None:
     ).supported
 
 
+def test_support_check_matches_word_forms_by_stem() -> None:
+    """A list of nouns restating "you lead ... communicate clearly ... negotiate" is supported."""
+    soft = (
+        "You lead and motivate a team. You communicate clearly and can resolve conflicts and "
+        "negotiate. You think critically and solve problems."
+    )
+    assert support(
+        "Soft skills: leading and motivating a team, clear communication, conflict resolution, "
+        "negotiation, critical thinking and problem solving.",
+        [Evidence(soft)],
+    ).supported
+
+
+def test_a_sentence_naming_only_its_source_is_attribution() -> None:
+    ev = [Evidence(US_G1, "csm-gtm-career-path", source="GTM career path page")]
+    assert support("- **GTM career path page** [1].", ev).supported
+    # named against a guide that is not cited, it is still an attribution failure
+    assert "attribution" in support("The GTM page says so.", [Evidence(US_G2, "x")]).failed
+
+
+def test_a_section_citation_is_checked_against_every_chunk_it_shows() -> None:
+    """A composed answer cites a whole section; its second chunk holds the sentence's words."""
+    first = "At fast-growing tech companies a certification in a CRM gives you an edge."
+    second = "Coaching and conflict resolution are learned in workshops and webinars."
+    passages = [
+        {"id": "a", "guide": "g", "section_path": ["Certs"], "heading": "Certs", "text": first},
+        {"id": "b", "guide": "g", "section_path": ["Certs"], "heading": "Certs", "text": second},
+        {"id": "c", "guide": "g", "section_path": ["Other"], "heading": "Other", "text": second},
+    ]
+    sentence = "Coaching and conflict resolution are learned in workshops and webinars [1]."
+
+    def answer(shown: str) -> dict[str, Any]:
+        cite = {"n": 1, "guide": "g", "chunk_id": "a", "text": shown, "kind": "guide"}
+        return {"answer": sentence, "citations": [cite], "passages": passages}
+
+    assert check_grounding(answer(f"{first}\n\n{second}")).support_rate == 1.0
+    # a chunk the citation does not show is not evidence, even from the same section
+    assert check_grounding(answer(first)).support_rate == 0.0
+
+
 def test_support_agreement_with_hand_labels() -> None:
     rows = [
         json.loads(x)

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..citations import extract_numbers, split_sentences
 from ..retrieval import tokenize
+from ..taxonomy import stem_all
 from .cases import EVALS_DIR
 
 SUPPORT_RECALL = 0.5  # content-word recall a sentence needs in its cited passages; set a priori
@@ -314,8 +315,10 @@ def _content_tokens(text: str) -> list[str]:
     return [t for t in tokenize(text) if t not in _META and not any(ch.isdigit() for ch in t)]
 
 
-def _token_matched(tok: str, ptoks: set[str]) -> bool:
-    if tok in ptoks:
+def _token_matched(tok: str, ptoks: set[str], pstems: set[str]) -> bool:
+    # Snowball stems: "leading", "clear" and "negotiation" are in a passage that says "you lead",
+    # "clearly" and "negotiate" (the Jobicy soft-skills list, restated as a list of nouns)
+    if tok in ptoks or stem_all([tok])[0] in pstems:
         return True
     if tok in _ALIASES and _ALIASES[tok] <= ptoks:
         return True
@@ -432,10 +435,11 @@ def support(
         failed.append("numbers")
         detail["missing_numbers"] = missing_nums
 
-    stoks = _content_tokens(s)
+    stoks = _content_tokens(s_terms)  # a named source is attribution (checked below), not content
     ptoks = set(tokenize(ptext))
     if stoks:
-        matched = [t for t in stoks if _token_matched(t, ptoks)]
+        pstems = set(stem_all(sorted(ptoks)))
+        matched = [t for t in stoks if _token_matched(t, ptoks, pstems)]
         recall = len(matched) / len(stoks)
         detail["content_recall"] = round(recall, 3)
         if recall < SUPPORT_RECALL:
@@ -579,8 +583,22 @@ def _evidence_for(
     p = passages.get(str(c.get("chunk_id")))
     if p is None:
         return None  # a citation that points at nothing retrieved
+    # A composed answer cites a whole section: the citation shows every chunk of it, and the
+    # learner reads them all ("Certifications and training" spans two chunks, and its second
+    # one states what is learned in workshops). Those chunks are evidence too, but only the
+    # retrieved ones the citation itself shows.
+    shown = str(c.get("text") or "")
+    parts = [
+        q
+        for q in passages.values()
+        if q is not p
+        and q.get("guide") == p.get("guide")
+        and q.get("section_path") == p.get("section_path")
+        and str(q.get("text") or "")
+        and str(q.get("text")) in shown
+    ]
     return Evidence(
-        str(p.get("text") or ""),
+        "\n\n".join(str(x.get("text") or "") for x in [p, *parts]),
         str(p.get("guide") or ""),
         str(p.get("heading") or ""),
         source=str(c.get("source") or ""),
