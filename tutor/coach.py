@@ -607,7 +607,8 @@ class Coach:
                 "role": views.get(home.role),
                 "levels": list(dict.fromkeys(levels)) if len(regions) == 1 else [],
                 "regions": [tax.display(r) for r in regions],
-                "fact": home.pay[0],
+                # a region's own passage for each region named
+                "facts": [next(x for x in home.pay if x.region == r) for r in regions],
             }
         return self._render(
             "decline_other",

@@ -96,6 +96,7 @@ WORKPLACE_ITEMS = 4
 REGION_BONUS = 0.1
 # A question this close to a tier's description asks about that tier.
 TIER_MIN = 0.6
+TIER_MARGIN = 0.05  # and this much closer than any other tier or the role's title
 # How close a learner's story must be to a stage of the learning path to count as that stage
 # (support's "Frontline support agent..." story and its "Frontline support experience" stage:
 # 0.71; an agency account manager and the CSM path's "Onboarding, tools..." stage: 0.54)
@@ -131,9 +132,13 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         tier = next((d for d in p.time.senior if ask.level and d.level == ask.level), None)
         if tier is None and ctx.similar is not None and ask.text and p.time.senior:
             # "until I could be a strategic or enterprise CSM?" names the tier, not a level
-            sims = ctx.similar(ask.text, [d.who or "" for d in p.time.senior])
-            best = max(range(len(sims)), key=sims.__getitem__)
-            tier = p.time.senior[best] if sims[best] >= TIER_MIN else None
+            # the role's own title is a rival: "how many months to become a support manager"
+            # is 0.63 from "a senior support manager" and 0.60 from the junior tier
+            sims = ctx.similar(ask.text, [d.who or "" for d in p.time.senior] + [p.title])
+            best = max(range(len(p.time.senior)), key=sims.__getitem__)
+            rival = max(x for i, x in enumerate(sims) if i != best)
+            clear = sims[best] >= TIER_MIN and sims[best] - rival >= TIER_MARGIN
+            tier = p.time.senior[best] if clear else None
         data["tier"] = tier
         data["experience"] = (
             [tier, *(d for d in p.time.senior if d is not tier)] if tier else p.time.senior
@@ -144,6 +149,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             re.search(r"\b(?:months?|weeks?|hours?|hrs?|study|course)\b", ask.text.lower())
         )
         data["study"] = study
+        data["study_note"] = p.time.study_note
         return Plan("time", data, abstained=not p.time.training and tier is None and study)
     if ask.intent == "start":
         plan_time = plan_hours[2] if plan_hours else next(iter(p.time.training), None)

@@ -128,6 +128,9 @@ class Time(_Strict):
     # what the guide says of studying faster than its plan ("does not say whether more than 10
     # hours a week gets you there sooner"): said beside any estimate scaled up from the plan
     pace_note: Text | None = None
+    # what the guide says when it gives no study time at all (a role reached through work
+    # experience): said instead of a course length, cited to the section that says it
+    study_note: Text | None = None
 
 
 class Step(Cited):
