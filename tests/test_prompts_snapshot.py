@@ -279,6 +279,20 @@ ASKS = {
     "sources": Ask(intent="sources", role=CSM, text="where do your figures come from?"),
     "tools": Ask(intent="tools", role=SUP, text="which tools should I learn?"),
     "workplace": Ask(intent="workplace", role=CSM, text="can I work remotely?"),
+    # the branches a question's own wording picks
+    "fit-cons": Ask(intent="fit", role=SUP, text="whats the hardest part?", facet="cons"),
+    "myths-all": Ask(intent="myths", role=CSM, text="what are the myths?", facet="all"),
+    "skills-named": Ask(
+        intent="skills", role=CSM, text="do i need sql?", yes_no=True, specific={"sql"}
+    ),
+    "pay-level-note": Ask(
+        intent="pay",
+        role=CSM,
+        region="United States",
+        regions=["United States"],
+        level="senior",
+        text="senior csm pay in the us?",
+    ),
 }
 
 

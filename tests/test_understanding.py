@@ -172,3 +172,21 @@ def test_a_comparison_keeps_its_dimension_beside_what_the_learner_says(
     shipped: Tutor, question: str, intents: list[str]
 ) -> None:
     assert shipped.coach.understand(question).intents == intents
+
+
+def test_facets_are_read_and_checked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An intent's facets (corpus/understanding/intents.yaml) load as data; a malformed one
+    names the file and the field."""
+    from tutor.errors import CorpusError
+    from tutor.knowledge import load_examples
+    from tutor.settings import PROJECT_ROOT
+
+    shipped = load_examples(PROJECT_ROOT / "corpus")
+    assert {"cons", "pros"} <= set(shipped.facets["fit"])
+    bad = tmp_path / "understanding"
+    bad.mkdir()
+    (bad / "intents.yaml").write_text(
+        "intents:\n  fit:\n    examples: [is it for me]\n    facets:\n      cons: hardest part\n"
+    )
+    with pytest.raises(CorpusError, match=r"intents.yaml: intents.fit.facets"):
+        load_examples(tmp_path)

@@ -42,7 +42,11 @@ class Ask:
     brief: bool = False  # one part of a multi-part answer: keep it short
     wants_first: bool = False  # "which should I learn first"
     yes_no: bool = False  # "can I move into sales later?" wants its yes or no first
+    facet: str | None = None  # the part of the answer asked for first ("cons": "hardest part?")
     focus: Any = None  # the profile fact the question turns on (tutor/focus.py)
+    # the question's own word stems, without function words, role names and slot values:
+    # what can name one listed item ("sql" in "do i need sql for customer success")
+    specific: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -52,6 +52,11 @@ OVERRIDE_MARGIN = 0.15
 
 MAX_ROLES = 3  # a question naming no role is answered for at most this many
 MAX_INTENTS = 3  # a run-on with more questions gets its first three answered
+# A question this close to a facet's examples, and this much closer than to another facet's,
+# asks for that part first ("whats the hardest part of being a support manager": see the
+# facet tests in tests/test_answers.py)
+FACET_MIN = 0.55
+FACET_MARGIN = 0.05
 BUDGET = 190  # words: an answer stays within 200 with its framing
 LONG_BUDGET = 300  # a learning path or roadmap overview may be longer
 LONG_INTENTS = {"start", "roadmap"}
@@ -177,6 +182,30 @@ class Coach:
     def similar(self, text: str, options: list[str]) -> list[float]:
         q = self._vec(text)
         return [float(q @ self._vec(o)) for o in options]
+
+    def _facet(self, intent: str, texts: list[str], k: Knowledge) -> str | None:
+        """The facet of the intent whose example questions are nearest, when one is near and
+        clearly nearer than the others (corpus/understanding/intents.yaml).
+
+        ``texts`` are the question as written and with its slot values taken out: the
+        embedder reads "csm" poorly ("what are the myths about csm" is 0.39 from "what are the
+        myths about this job", and 0.60 with the role taken out)."""
+        facets = k.examples.facets.get(intent)
+        if not facets:
+            return None
+        best = sorted(
+            (
+                (max(max(self.similar(t, qs)) for t in texts if t), f)
+                for f, qs in facets.items()
+                if qs
+            ),
+            reverse=True,
+        )
+        if not best or best[0][0] < FACET_MIN:
+            return None
+        if len(best) > 1 and best[0][0] - best[1][0] < FACET_MARGIN:
+            return None
+        return best[0][1]
 
     def role_views(self, k: Knowledge) -> dict[str, RoleView]:
         aliases = k.role_aliases(self.guide_roles())
@@ -452,6 +481,7 @@ class Coach:
             brief=brief,
             wants_first=bool(re.search(r"\bfirst\b|\border\b|\bstart\b", u.clean)),
             yes_no=asks_yes_or_no(u.text, k.taxonomy.yes_no_openers),
+            facet=self._facet(intent, [u.text, " ".join(c[0] for c in u.clauses)], k),
         )
         skip = self.understander().lex.function_words | self._generic_words(k)
         skip |= self._role_stems(k)
@@ -464,6 +494,7 @@ class Coach:
         told = {w for st in u.statements for w in words(st)}
         asked = " ".join(w for w in (ask.delexed or u.clean).split() if w not in told)
         asked = asked or ask.delexed or u.clean
+        ask.specific = {w for w in stem_all(words(asked)) if len(w) > 2 and w not in skip}
         ranked = rank(asked, asked, profile, self.similar, skip)
         found = focus(ranked)
         ask.focus = found.fact if found else None

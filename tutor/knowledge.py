@@ -32,6 +32,9 @@ class Examples:
     intents: dict[str, list[str]] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     followups: list[str] = field(default_factory=list)
+    # an intent's facets: which part of its answer a question wants first ("whats the hardest
+    # part?" is a fit question about the downsides), each with its example questions
+    facets: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 def load_examples(corpus_dir: Path) -> Examples:
@@ -49,6 +52,16 @@ def load_examples(corpus_dir: Path) -> Examples:
             raise CorpusError(f"{path}: intents.{name}.examples must be a list of strings.")
         ex.intents[str(name)] = [x for x in items if x.strip()]
         ex.descriptions[str(name)] = str(spec.get("description") or "")
+        facets = spec.get("facets") or {}
+        if not isinstance(facets, dict) or not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in facets.values()
+        ):
+            raise CorpusError(
+                f"{path}: intents.{name}.facets must map each facet to a list of questions.",
+                "See corpus/README.md.",
+            )
+        if facets:
+            ex.facets[str(name)] = {str(f): [x for x in v if x.strip()] for f, v in facets.items()}
     for i, f in enumerate(data.get("followups") or []):
         text = f.get("text") if isinstance(f, dict) else f
         if not isinstance(text, str):

@@ -64,6 +64,19 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
         span_end = "low" if rank == min(ranks) else "high" if rank == max(ranks) else ""
         if span_end and ask.region:
             span = next((x for x in figures if x.basis == "career-span" and x.low and x.high), None)
+    # "senior csm pay in the us?" with no senior figure: what the guides say of that level
+    # there ("senior and strategic-account CSMs ... sit at the top of the US range") comes first
+    level_note = None
+    if level_missing and ask.level and ask.region:
+        level_note = next(
+            (
+                n
+                for n in p.pay_notes
+                if ask.level in {m.value for m in tax.level_gazetteer.find(n.text)}
+                and _about_region(f"{n.text} {n.cite}", ask.region, tax)
+            ),
+            None,
+        )
     # one line per region, the guides' disagreements side by side
     regions: dict[str, list[Pay]] = {}
     for x in figures:
@@ -90,6 +103,7 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
             "level_only": level_only,
             "span": span,
             "span_end": span_end,
+            "level_note": level_note,
             "levels_given": sorted(
                 {tax.levels[x.level].label for x in figures if x.level in tax.levels}
             ),
@@ -101,7 +115,8 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
             "notes": [
                 n
                 for n in p.pay_notes
-                if any(
+                if n is not level_note
+                and any(
                     _about_region(f"{n.text} {n.cite}", r, tax)
                     for r in ([ask.region] if ask.region else list(regions))
                 )

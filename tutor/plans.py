@@ -94,6 +94,11 @@ class Context:
 
 WORKPLACE_ITEMS = 4
 REGION_BONUS = 0.1
+OTHER_REGION_PENALTY = 0.3
+# One role fits what the learner told us better by this much (a story from their background
+# counts 1, plus the closest "suits" line's similarity)
+VERDICT_MARGIN = 0.1
+SUITS_BONUS = 0.1
 # A question this close to a tier's description asks about that tier.
 TIER_MIN = 0.6
 TIER_MARGIN = 0.05  # and this much closer than any other tier or the role's title
@@ -199,7 +204,14 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         unordered = [g for g in p.skills if g.order is None]
         return Plan(
             "skills",
-            {**common, "ordered": ordered, "unordered": unordered, "wants_first": ask.wants_first},
+            {
+                **common,
+                "ordered": ordered,
+                "unordered": unordered,
+                "wants_first": ask.wants_first,
+                "yes_no": ask.yes_no,
+                "named": _skill_named(ask, p, ordered),
+            },
         )
     if ask.intent == "compare":
         return Plan("compare", {**common, **_compare(ask, ctx)})
@@ -233,13 +245,18 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
                 or (r.slug and r.slug in ask.roles and r.slug != p.role)
             ],
         },
-        "fit": {"fit": p.fit, "summary": p.summary},
+        "fit": {"fit": p.fit, "summary": p.summary, "facet": ask.facet},
         "overview": {"summary": p.summary, "duties": p.duties, "day": p.day},
         "sources": {"guides": _sources(p), "notes": p.source_notes},
     }
     if ask.intent == "myths":
         # "do I need to know how to code?": the one myth the question turns on
-        myths = [ask.focus] if isinstance(ask.focus, Myth) else _myths(ask, p, ctx.similar)
+        if ask.facet == "all":
+            myths = list(p.myths)  # "what are the myths about csm?"
+        elif isinstance(ask.focus, Myth):
+            myths = [ask.focus]
+        else:
+            myths = _myths(ask, p, ctx.similar)
         return Plan("myths", {**common, "myths": myths, "trend": _trend_for(myths, p, ctx)})
     if ask.intent == "roadmap":
         return Plan(
@@ -271,8 +288,13 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             # "which European cities hire?": what the guides say of that region counts extra
             scores = ctx.similar(ask.delexed or ask.text, [f.describe() for f in pool])
             if ask.region:
+                # and what they say of other regions only: "can i work remotely as a csm from
+                # india?" led with the count of open jobs in Germany
+                near = {*tax.region_chain(ask.region), *tax.children(ask.region)}
                 scores = [
-                    s + REGION_BONUS * mentions_region(f.describe(), ask.region, tax)
+                    s
+                    + REGION_BONUS * mentions_region(f.describe(), ask.region, tax)
+                    - OTHER_REGION_PENALTY * _only_elsewhere(f.describe(), near, tax)
                     for s, f in zip(scores, pool, strict=True)
                 ]
             pool = [f for _, f in sorted(zip(scores, pool, strict=True), key=lambda x: -x[0])]
@@ -281,6 +303,12 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
     name = ask.intent if ask.intent in simple else "overview"
     facts: dict[str, Any] = simple[name]
     return Plan(name, {**common, **facts})
+
+
+def _only_elsewhere(text: str, near: set[str], tax: Taxonomy) -> bool:
+    """The text names regions, and none of them is the one asked about or its wider region."""
+    named = {m.value for m in tax.region_gazetteer.find(text)}
+    return bool(named) and not (named & near)
 
 
 def _sources(p: Profile) -> list[dict[str, Any]]:
@@ -518,6 +546,26 @@ def _tools_named(ask: Ask, p: Profile) -> list[dict[str, Any]]:
     return out
 
 
+def _skill_named(ask: Ask, p: Profile, ordered: list[Any]) -> dict[str, Any] | None:
+    """The listed skill the question names ("do i need sql?"), with its group and the groups
+    learned before it: the answer says yes or no and when, before the whole list.
+
+    A skill is named by a word that few of the role's skill items use ("sql" in one, against
+    "customer" in a dozen), so "what skills do I need as a customer success manager?" names none.
+    """
+    items = [(g, i, set(stem_all(words(i)))) for g in p.skills for i in g.items]
+    best = None
+    for g, item, stems in items:
+        rare = {w for w in stems & ask.specific if sum(w in s for *_, s in items) <= 2}
+        if rare and (best is None or len(rare) > best[2]):
+            best = (g, item, len(rare))
+    if best is None:
+        return None
+    g, item, _ = best
+    before = ordered[: ordered.index(g)] if g in ordered else []
+    return {"group": g, "item": item, "before": before, "ordered": g in ordered}
+
+
 def _tools_step(p: Profile) -> Any:
     """The learning-path step that brings the tools in: the guides list tools by category, not
     in order, so "which one first?" is answered by when the path teaches them."""
@@ -545,17 +593,23 @@ def _education_parts(ask: Ask, p: Profile, similar: Similarity | None) -> list[s
     if similar is None or not ask.text or len(parts) < 2:
         return parts
     q = ask.delexed or ask.text
-    score = {k: max(similar(q, texts[k])) for k in parts}
+    # a part the guides leave empty is scored by its schema name, so "which certs should i
+    # get first?" still finds that certifications are what it asks about (and the answer says
+    # first that the guides name none)
+    empty = [k for k, v in texts.items() if not v and k == "certifications"]
+    score = {k: max(similar(q, texts[k] or [k])) for k in parts + empty}
     # the part holding the fact the question turns on leads ("is Tableau worth learning?":
     # "data skills in Tableau or Power BI help you read support metrics")
     held = {"degrees": e.degrees, "other": e.other, "language": e.language}
     for k, items in held.items():
         if ask.focus is not None and any(x is ask.focus for x in items) and k in score:
             score[k] += 1.0
-    ranked = sorted(parts, key=lambda k: -score[k])
+    ranked = sorted(parts + empty, key=lambda k: -score[k])
     # language only when asked about: the other parts are the answer to any education question
     return [
-        k for i, k in enumerate(ranked) if i == 0 or k != "language" or score[k] >= EDU_PART_MIN
+        k
+        for i, k in enumerate(ranked)
+        if (i == 0 or k != "language" or score[k] >= EDU_PART_MIN) and (i == 0 or k not in empty)
     ]
 
 
@@ -594,4 +648,43 @@ def _compare(ask: Ask, ctx: Context) -> dict[str, Any]:
     if not wanted and not found and not peers:
         found = list(p.related)
     sides = [p, *peers] if peers else []
-    return {"found": found, "missing": missing, "sides": sides}
+    return {"found": found, "missing": missing, "sides": sides, "verdict": _verdict(sides, ctx)}
+
+
+def _verdict(sides: list[Profile], ctx: Context) -> dict[str, Any] | None:
+    """Which of two roles fits what the learner told us, and why: a story from their
+    background, or who the role suits ("im in retail sales and good with numbers. csm or
+    support manager?": the CSM guides count retail as customer-facing work, and the role
+    suits people comfortable with numbers). None when nothing tells them apart."""
+    learner = ctx.learner
+    # what they said of themselves: the background alone ("retail sales") loses "good with
+    # numbers", and this message's statements may hold the roles' names
+    told = learner.about_me or learner.said or learner.background
+    if len(sides) < 2 or not told or ctx.similar is None:
+        return None
+    scored = []
+    for side in sides:
+        story, s = closest_transition(side, learner, ctx.similar, ctx.taxonomy)
+        story = story if story is not None and s >= ctx.story_threshold else None
+        # who it suits, and its upsides: "i love coaching people and leading a team" is 0.23
+        # from support's "suits" line and closer to its "you lead teams and help people grow"
+        lines = [("suits", x) for x in side.fit.suits] + [("pros", x) for x in side.fit.pros]
+        sims = ctx.similar(told, [x.text for _, x in lines]) if lines else []
+        # who it suits is what the guides say of fit; an upside only when clearly closer
+        sims = [
+            s + SUITS_BONUS * (kind == "suits") for s, (kind, _) in zip(sims, lines, strict=True)
+        ]
+        best = max(range(len(sims)), key=sims.__getitem__) if sims else None
+        why = lines[best] if best is not None else None
+        score = (1.0 if story else 0.0) + (sims[best] if best is not None else 0.0)
+        scored.append((score, side, story, why))
+    scored.sort(key=lambda x: -x[0])
+    if scored[0][0] - scored[1][0] < VERDICT_MARGIN:
+        return None
+    _, side, story, why = scored[0]
+    return {
+        "role": side,
+        "story": story,
+        "kind": why[0] if why else None,
+        "fact": why[1] if why else None,
+    }
