@@ -750,3 +750,57 @@ def test_a_level_without_a_figure_opens_with_what_the_guides_say_of_it(shipped: 
     assert first.startswith("The guides give no separate senior CSM figure for the United States")
     assert "sit at the top of the US range" in first
     assert ans.answer.count("sit at the top of the US range") == 1
+
+
+def test_a_comparison_on_pay_gives_both_roles_figures(shipped: Tutor) -> None:
+    """ "which pays better, X or Y?" compares pay; "ok and which one is less stressful" then
+    compares the same two roles on stress, not on the last answer again."""
+    pay, stress = converse(
+        shipped,
+        "cmp-pay-then-stress",
+        "which pays better, customer success manager or customer support manager?",
+        "ok and which one is less stressful",
+    )
+    assert "$111,717–$193,527" in pay.answer and "$85,000" in pay.answer, pay.answer
+    assert "Stress is rated moderate to high" in stress.answer, stress.answer
+    assert "$111,717" not in stress.answer
+
+
+def test_a_follow_up_level_after_a_declined_region_says_the_level(shipped: Tutor) -> None:
+    *_, directors = converse(
+        shipped,
+        "pay-europe-directors",
+        "how much does a customer support manager make",
+        "what about europe?",
+        "and for directors?",
+    )
+    assert directors.abstained
+    assert directors.answer.startswith(
+        "The guides give no head-level support manager pay figure for Europe"
+    ), directors.answer
+    assert "no head-level figure for any country" in directors.answer
+
+
+def test_what_to_learn_first_follows_the_learners_story(shipped: Tutor) -> None:
+    _, when, first = converse(
+        shipped,
+        "support-to-csm-first",
+        "ive been in customer support at a saas company for 2 yrs, mostly tickets. want to move into csm",
+        "how long would that take for me?",
+        "ok what should i learn first then",
+    )
+    assert when.answer.startswith("With your background in customer support"), when.answer
+    assert "You get there faster if you already work in support" in when.answer
+    assert first.answer.startswith(
+        "Coming from your background in customer support, start where Daria did"
+    ), first.answer
+
+
+def test_a_tool_asked_about_gets_its_place_on_the_learning_path(shipped: Tutor) -> None:
+    ans = shipped.ask("do i need to learn gainsight or salesforce before i apply for csm roles?")
+    assert ans.answer.startswith(
+        "The learning path brings Gainsight and Salesforce in at **Onboarding, tools"
+    ), ans.answer
+    # "is zendesk enough?" is answered by where it fits first
+    enough = shipped.ask("is zendesk enough or do i need to learn other tools too", SUP)
+    assert enough.answer.startswith("Zendesk is one of the tools"), enough.answer

@@ -55,7 +55,7 @@ MAX_INTENTS = 3  # a run-on with more questions gets its first three answered
 # A question this close to a facet's examples, and this much closer than to another facet's,
 # asks for that part first ("whats the hardest part of being a support manager": see the
 # facet tests in tests/test_answers.py)
-FACET_MIN = 0.55
+FACET_MIN = 0.5
 FACET_MARGIN = 0.05
 BUDGET = 190  # words: an answer stays within 200 with its framing
 LONG_BUDGET = 300  # a learning path or roadmap overview may be longer

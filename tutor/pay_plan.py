@@ -35,9 +35,21 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
             if not found:
                 missing.append(tax.display(r))
         if not figures:
+            # "and for directors?" after "what about europe?": the level is named too, and
+            # whether the guides give it anywhere
+            level = tax.levels[ask.level].label if ask.level in tax.levels else None
             return Plan(
                 "decline_missing",
-                {**base, "what": "pay", "have": pay_regions(p, tax)},
+                {
+                    **base,
+                    "what": "pay",
+                    "have": pay_regions(p, tax),
+                    "level_label": level,
+                    "level_elsewhere": [
+                        tax.display(r)
+                        for r in dict.fromkeys(x.region for x in p.pay if x.level == ask.level)
+                    ],
+                },
                 abstained=True,
             )
     else:

@@ -220,6 +220,9 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             "groups": p.tools,
             # only a tools question pays for these (the table is built for every intent)
             "when": _tools_step(p) if ask.intent == "tools" and ask.wants_first else None,
+            # "do i need gainsight before i apply?": the stage of the path that brings it in
+            "named_at": _named_tools_step(ask, p) if ask.intent == "tools" else None,
+            "facet": ask.facet,
             "named": _tools_named(ask, p) if ask.intent == "tools" else [],
         },
         "portfolio": {"projects": p.portfolio.projects, "tips": p.portfolio.tips},
@@ -564,6 +567,20 @@ def _skill_named(ask: Ask, p: Profile, ordered: list[Any]) -> dict[str, Any] | N
     g, item, _ = best
     before = ordered[: ordered.index(g)] if g in ordered else []
     return {"group": g, "item": item, "before": before, "ordered": g in ordered}
+
+
+def _named_tools_step(ask: Ask, p: Profile) -> dict[str, Any] | None:
+    """For a yes-or-no question naming tools, the learning-path stage whose own words name
+    every one of them, and the stages before it ("is zendesk enough?" names a tool that only
+    a certifications stage mentions: no stage brings it in, so none is said)."""
+    names = [n for x in _tools_named(ask, p) for n in x["names"]]
+    if not ((ask.yes_no or ask.facet == "when") and names):
+        return None
+    for i, step in enumerate(p.learning_path):
+        text = " ".join([*step.learn, *step.practice]).casefold()
+        if all(n.casefold() in text for n in names):
+            return {"step": step, "before": p.learning_path[:i], "names": names}
+    return None
 
 
 def _tools_step(p: Profile) -> Any:

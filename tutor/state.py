@@ -58,7 +58,12 @@ def resolve(
     prev = prev or State()
     followup = u.followup or not u.intents
     intents = list(u.intents) or (list(prev.intents) if followup else [])
-    if u.refers_back and prev.intents and intents and not set(intents) & set(prev.intents):
+    if u.refers_back and "compare" in prev.intents and intents and intents != ["compare"]:
+        # "ok and which one is less stressful?" after comparing two roles' pay: the same two
+        # roles, compared on what this turn asks
+        intents = ["compare", *(i for i in intents if i != "compare")]
+        followup = True
+    elif u.refers_back and prev.intents and intents and not set(intents) & set(prev.intents):
         # "which one should i learn first?" after "what tools do CSMs use?" is about tools:
         # the words point back at the last answer, whatever kind of question they sound like
         intents = list(prev.intents)
