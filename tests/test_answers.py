@@ -804,3 +804,36 @@ def test_a_tool_asked_about_gets_its_place_on_the_learning_path(shipped: Tutor) 
     # "is zendesk enough?" is answered by where it fits first
     enough = shipped.ask("is zendesk enough or do i need to learn other tools too", SUP)
     assert enough.answer.startswith("Zendesk is one of the tools"), enough.answer
+
+
+def test_what_transfers_from_a_background_no_story_covers(shipped: Tutor) -> None:
+    """A switch question with "what am I missing?" is a switch, and each thing the learner
+    said is matched on its own ("6 years managing a team of about 15")."""
+    ans = shipped.ask(
+        "Retail store manager here, 6 years managing a team of about 15. I want to move into"
+        " support management at a tech company. What transfers and what am I missing?",
+        SUP,
+    )
+    assert ans.intent == "switch", ans.intent
+    assert "you already bring leading a small team" in ans.answer, ans.answer
+
+
+def test_a_myth_is_raised_by_the_part_that_asks_it(shipped: Tutor) -> None:
+    ans = shipped.ask(
+        "I'm a junior developer (about 1 year, mostly React) and honestly I enjoy talking to"
+        " users more than coding. Would switching to CSM be a step down, and does my technical"
+        " background help?"
+    )
+    assert "AI will replace" not in ans.answer, ans.answer
+    # said once, by the switch part, not again by the myths part
+    assert ans.answer.count("guide customers to its value") == 1, ans.answer
+    techy = shipped.ask("im not techy at all, is csm still an option for me")
+    assert "developer or deeply technical" in techy.answer
+    assert "just customer support" not in techy.answer, techy.answer
+
+
+def test_the_downside_asked_about_leads_its_list(shipped: Tutor) -> None:
+    ans = shipped.ask("do support managers have to work weekends", SUP)
+    assert ans.answer.startswith(
+        "What wears people down:\n- Some work outside normal hours, including weekends"
+    ), ans.answer

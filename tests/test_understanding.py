@@ -159,22 +159,19 @@ def test_yes_or_no_openers_come_from_the_taxonomy() -> None:
     [
         # a feeling is no background, and what the learner tells of themselves is not what the
         # comparison is about
-        # (pay for the two roles named: read as "compare" and "pay", or as "pay" alone)
-        ("i'm stressed about money, is csm better paid than support manager?", ["pay"]),
+        ("i'm stressed about money, is csm better paid than support manager?", ["compare", "pay"]),
         # "which suits me better?" with a background is still a switch
         (
             "I'm leaving the army after 8 years; I led a squad as a sergeant. Would support"
             " management or customer success suit me better?",
-            ["switch"],
+            ["compare", "switch"],
         ),
     ],
 )
 def test_a_comparison_keeps_its_dimension_beside_what_the_learner_says(
     shipped: Tutor, question: str, intents: list[str]
 ) -> None:
-    u = shipped.coach.understand(question)
-    assert [i for i in u.intents if i != "compare"] == intents, u.intents
-    assert len(u.roles) == 2
+    assert shipped.coach.understand(question).intents == intents
 
 
 def test_facets_are_read_and_checked(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -193,3 +190,11 @@ def test_facets_are_read_and_checked(tmp_path) -> None:  # type: ignore[no-untyp
     )
     with pytest.raises(CorpusError, match=r"intents.yaml: intents.fit.facets"):
         load_examples(tmp_path)
+
+
+def test_a_clause_is_read_without_the_feeling_it_opens_with(shipped: Tutor) -> None:
+    """Only when that reading is far surer ("i'm stressed about money, is csm better paid..."
+    above): "im not techy at all, is csm still an option" needs its statement to be the myth
+    it is."""
+    u = shipped.coach.understand("im not techy at all, is csm still an option for me")
+    assert u.intents == ["myths"], u.intents

@@ -477,7 +477,10 @@ class Coach:
             roles=state.roles,
             text=u.text,
             delexed=" ".join(c[0] for c in u.clauses),
-            clauses=_clauses(u.text),
+            # the parts read as this intent: "...would switching to CSM be a step down, and
+            # does my technical background help?" raised the AI myth on its first part
+            clauses=[c for c, p in zip(_clauses(u.text), u.clauses, strict=False) if p[1] == intent]
+            or _clauses(u.text),
             brief=brief,
             wants_first=bool(re.search(r"\bfirst\b|\border\b|\bstart\b", u.clean)),
             yes_no=asks_yes_or_no(u.text, k.taxonomy.yes_no_openers),

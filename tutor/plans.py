@@ -480,9 +480,15 @@ def _myths(ask: Ask, p: Profile, similar: Similarity | None) -> list[Any]:
         scores = [max(similar(clause, [m.myth, *m.asked_as])) for m in p.myths]
         ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
         best = ranked[0]
-        clear = len(scores) == 1 or scores[best] - scores[ranked[1]] > 0.05
-        if scores[best] >= 0.45 and clear and p.myths[best] not in picked:
-            picked.append(p.myths[best])
+        # the nearest, or the few about as near ("im not techy at all, is csm still an
+        # option?" is 0.57 from the coding myth and 0.55 from the AI one), each surer then:
+        # not every myth
+        near = [i for i in ranked if scores[best] - scores[i] <= 0.05]
+        floor = 0.45 if len(near) == 1 else 0.5
+        near = [i for i in near if scores[i] >= floor]
+        for i in near:
+            if p.myths[i] not in picked:
+                picked.append(p.myths[i])
     return picked or list(p.myths)
 
 
@@ -506,7 +512,13 @@ def _what_you_bring(learner: Learner, p: Profile, similar: Similarity | None) ->
     pool += [(i, t) for t in p.transitions for i in t.transfers]
     if not pool:
         return []
-    scores = similar(text, [item for item, _ in pool])
+    items = [item for item, _ in pool]
+    scores = similar(text, items)
+    # each thing they said on its own too: "Retail store manager here, 6 years managing a
+    # team of about 15" is 0.38 from "leading a small team" whole, and 0.57 from its second part
+    parts = [x.strip() for part in text.split(";") for x in part.split(",")]
+    for part in (x for x in parts if len(x.split()) >= 3 and x != text):
+        scores = [max(a, b) for a, b in zip(scores, similar(part, items), strict=True)]
     ranked = sorted(zip(pool, scores, strict=True), key=lambda x: -x[1])
     out: list[Any] = []
     for (item, fact), score in ranked:

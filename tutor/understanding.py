@@ -50,6 +50,10 @@ DIMENSION_MIN = 0.02
 REFERS_BACK_WORDS = 10
 # Read from the clause without its two sides, a dimension needs this share of what is left.
 DIMENSION_SHARE = 0.3
+# A clause is read without the statement it opens with when that reading is this sure and the
+# whole clause's is below the second figure.
+ASKED_PART_SURE = 0.5
+ASKED_PART_UNSURE = 0.35
 # Readings that are not something to compare on ("what's the difference?" reads as glossary).
 _NO_DIMENSION = ("glossary", "off_topic", "sources", "overview")
 _HOURS = re.compile(
@@ -225,6 +229,18 @@ class Understander:
         clauses = _clauses(text)
         delexed = [" ".join(self._delex(c)) for c in clauses] or [" ".join(self._delex(text))]
         results = self.model.classify_many(delexed)
+        # what a clause asks, without the statement it opens with, when that reads far surer:
+        # "i'm stressed about money, is csm better paid than support manager?" is fit, pay and
+        # compare at 0.27 each, and compare at 0.59 without the feeling; "im not techy at all,
+        # is csm still an option" needs its statement (0.29 without it)
+        asked = [_asked_part(c, u.statements) for c in clauses]
+        redo = [i for i, (c, a) in enumerate(zip(clauses, asked, strict=True)) if a != c]
+        if redo and results:
+            alt_texts = [" ".join(self._delex(asked[i])) for i in redo]
+            for i, t, alt in zip(redo, alt_texts, self.model.classify_many(alt_texts), strict=True):
+                whole = results[i][0][2] if results[i] else 0.0
+                if alt and alt[0][2] >= ASKED_PART_SURE and whole < ASKED_PART_UNSURE:
+                    delexed[i], results[i] = t, alt
         many = len(results) > 1
         picked = [
             (c, *_reading(r, bool(found), many)) for c, r in zip(delexed, results, strict=True)
@@ -545,6 +561,17 @@ def _reading(ranked: Sequence[Any], slots: bool, many: bool) -> tuple[str, float
     if top[0] == "off_topic" and many and rest and top[2] - rest[0][2] < OFF_TOPIC_MARGIN:
         return rest[0][0], rest[0][1]
     return top[0], top[1]
+
+
+def _asked_part(clause: str, statements: list[str]) -> str:
+    """The clause after a statement it opens with, when something is left to ask."""
+    low = clause.casefold()
+    for st in statements:
+        if st and low.startswith(st.casefold()):
+            rest = clause[len(st) :].lstrip(" ,;.!")
+            if rest:
+                return rest
+    return clause
 
 
 def _clauses(text: str) -> list[str]:
