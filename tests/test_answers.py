@@ -837,3 +837,35 @@ def test_the_downside_asked_about_leads_its_list(shipped: Tutor) -> None:
     assert ans.answer.startswith(
         "What wears people down:\n- Some work outside normal hours, including weekends"
     ), ans.answer
+
+
+def test_a_background_with_what_first_is_a_switch_not_the_roadmap_dashboard(shipped: Tutor) -> None:
+    """The roadmap's next steps replace the answer only when that is all the turn asks."""
+    (ans,) = converse(
+        shipped,
+        "bartender-first",
+        "ive been bartending 6 years and basically run the floor on weekends, i train all the"
+        " new barbacks and deal w the angry drunk customers lol. could someone like me become"
+        " a customer support manager?? what would i do first",
+    )
+    assert ans.answer.startswith("Yes, it can work"), ans.answer
+    assert "milestones" not in ans.answer
+
+
+def test_a_band_two_levels_share_is_said_as_shared(shipped: Tutor) -> None:
+    *_, entry = converse(shipped, "de-entry", "csm pay in germany", "and entry level?")
+    assert "entry-level and mid-level CSMs earn €55,000–€70,000" in entry.answer, entry.answer
+
+
+def test_stress_for_a_role_the_guides_give_no_rating(shipped: Tutor) -> None:
+    ans = shipped.ask("is being a csm stressful", "customer-success-manager")
+    assert ans.answer.startswith("The guides give no stress rating for this role"), ans.answer
+    sup = shipped.ask("is being a support manager stressful", SUP)
+    assert "Stress is rated moderate to high" in sup.answer, sup.answer
+
+
+def test_how_long_for_a_role_reached_by_experience_gives_the_next_tier_too(shipped: Tutor) -> None:
+    ans = shipped.ask("How many years before I could be a support manager?", SUP)
+    assert ans.answer.startswith("Expect about 1–3 years of work experience"), ans.answer
+    assert "3–7 years" in ans.answer and "10+ years" in ans.answer
+    assert "7–12 years" not in ans.answer  # the whole ladder is not listed unasked

@@ -64,7 +64,15 @@ def plan_pay(p: Profile, ask: Ask, tax: Taxonomy) -> Plan:
             # say so, or the answer reads as if it were the whole picture
             if not ask.region and {x.region for x in at_level} != {x.region for x in figures}:
                 level_only = [tax.display(r) for r in dict.fromkeys(x.region for x in at_level)]
-            figures = at_level
+            # a band the guide gives for two levels at once is said as shared: "entry-level and
+            # mid-level CSMs in Germany: EUR 55,000-70,000", not as an entry-level figure alone
+            shared = [
+                x
+                for x in figures
+                if x not in at_level
+                and any(x.region == y.region and x.display == y.display for y in at_level)
+            ]
+            figures = at_level + shared
         else:
             level_missing = True
     # "starting salary in the US?" with no entry-level figure: a span from the start of the

@@ -342,7 +342,9 @@ class Tutor:
                 "standalone_question": standalone,
             },
         }
-        wants_next = "next" in state.intents and learner_id is not None
+        # the roadmap's next steps when that is all the turn asks: "could someone like me become
+        # a support manager?? what would i do first" is a switch question, answered as one
+        wants_next = set(state.intents) == {"next"} and learner_id is not None
         next_role = state.role or learner_role
         if wants_next and next_role in self.roadmaps():
             answer = self._next_steps(learner_id or "", next_role, hours=state.hours)
