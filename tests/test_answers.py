@@ -496,9 +496,9 @@ def test_an_interview_answer_explains_what_the_question_names(shipped: Tutor) ->
     assert "Pitch" not in ans.answer  # a mock QBR is no background to pitch
 
 
-def test_an_interview_answer_lists_the_terms_to_use_with_ease(shipped: Tutor) -> None:
+def test_an_interview_answer_lists_the_terms_the_guides_define(shipped: Tutor) -> None:
     ans = shipped.ask("Which metrics will a CSM interviewer expect me to talk about?", role=CSM)
-    line = next(x for x in ans.answer.splitlines() if "terms with ease" in x)
+    line = next(x for x in ans.answer.splitlines() if "Key terms the guides define" in x)
     for term in ("NRR", "churn rate", "CSAT and NPS", "LTV"):
         assert term in line
 
@@ -869,3 +869,19 @@ def test_how_long_for_a_role_reached_by_experience_gives_the_next_tier_too(shipp
     assert ans.answer.startswith("Expect about 1–3 years of work experience"), ans.answer
     assert "3–7 years" in ans.answer and "10+ years" in ans.answer
     assert "7–12 years" not in ans.answer  # the whole ladder is not listed unasked
+
+
+def test_zero_to_hired_adds_training_and_the_job_search(shipped: Tutor) -> None:
+    ans = shipped.ask("how long from zero to getting hired as a csm, including the job hunt")
+    assert "In all, that is about 5 to 16 months from zero to a first job" in ans.answer, ans.answer
+
+
+def test_a_health_worry_gets_the_stress_facts_and_a_legal_part_the_lawyer(shipped: Tutor) -> None:
+    ans = shipped.ask(
+        "i have pretty bad anxiety and my therapist said to avoid really high stress jobs. would"
+        " support manager be bad for my mental health? and can my employer legally fire me if i"
+        " take stress leave"
+    )
+    assert ans.answer.startswith("What wears people down:"), ans.answer
+    assert "Stress is rated moderate to high" in ans.answer
+    assert "employment lawyer" in ans.answer and "tax" not in ans.answer.split("lawyer")[0]

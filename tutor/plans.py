@@ -154,6 +154,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             re.search(r"\b(?:months?|weeks?|hours?|hrs?|study|course)\b", ask.text.lower())
         )
         data["study"] = study
+        data["total"] = _total_time(p)
         data["study_note"] = p.time.study_note
         return Plan("time", data, abstained=not p.time.training and tier is None and study)
     if ask.intent == "start":
@@ -442,6 +443,28 @@ def has_data(intent: str, p: Profile) -> bool:
             "sources": True,
         }.get(intent, p.summary)
     )
+
+
+def _total_time(p: Profile) -> dict[str, Any] | None:
+    """Training from zero plus the job search, both in months from one guide: "how long from
+    zero to getting hired, including the job hunt?" (the CSM guide adds them to 5-16 months)."""
+    search = next(iter(p.time.job_search), None)
+    if search is None or search.unit != "month" or search.low is None or search.high is None:
+        return None
+    for d in p.time.training:
+        if (
+            d.unit == "month"
+            and d.low is not None
+            and d.high is not None
+            and d.guide == search.guide
+        ):
+            return {
+                "low": d.low + search.low,
+                "high": d.high + search.high,
+                "training": d,
+                "search": search,
+            }
+    return None
 
 
 def _plan_hours(p: Profile, roadmap: Roadmap | None) -> tuple[float, float, Any] | None:
