@@ -97,6 +97,8 @@ EXTRA = [
     "product manager",
     "project manager",
     "account manager",
+    "technical account manager",
+    "key account manager",
     "account executive",
     "sales development representative",
     "business analyst",

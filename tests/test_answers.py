@@ -885,3 +885,33 @@ def test_a_health_worry_gets_the_stress_facts_and_a_legal_part_the_lawyer(shippe
     assert ans.answer.startswith("What wears people down:"), ans.answer
     assert "Stress is rated moderate to high" in ans.answer
     assert "employment lawyer" in ans.answer and "tax" not in ans.answer.split("lawyer")[0]
+
+
+def test_a_longer_title_is_another_role_not_a_related_one(shipped: Tutor) -> None:
+    """ "technical account manager" is not the CSM guide's "Account Manager": its pay is
+    declined first, and the CSM figures follow as CSM figures."""
+    ans = shipped.ask(
+        "would technical account manager be a better fit than csm for me? what does a TAM earn"
+    )
+    assert ans.answer.startswith("My guides don't cover the technical account manager role"), (
+        ans.answer
+    )
+
+
+def test_a_role_the_learner_rules_out_is_not_answered(shipped: Tutor) -> None:
+    u = shipped.coach.understand(
+        "im a support agent at a saas company for 2 yrs. i want to go CSM not support manager."
+        " what carries over and what do i need to learn first"
+    )
+    assert u.roles == ["customer-success-manager"], u.roles
+
+
+def test_a_learners_own_pace_is_not_followed_by_the_plans_total(shipped: Tutor) -> None:
+    (ans,) = converse(
+        shipped,
+        "teacher-5h",
+        "I'm a secondary school teacher in Germany. I only have about 5 hours a week to study."
+        " Is becoming a Customer Success Manager realistic for me, and roughly how long?",
+    )
+    assert "At your 5 hours a week, expect about 16 months" in ans.answer, ans.answer
+    assert "5 to 16 months" not in ans.answer

@@ -198,3 +198,10 @@ def test_a_clause_is_read_without_the_feeling_it_opens_with(shipped: Tutor) -> N
     it is."""
     u = shipped.coach.understand("im not techy at all, is csm still an option for me")
     assert u.intents == ["myths"], u.intents
+
+
+def test_a_plain_difference_question_has_no_dimension(shipped: Tutor) -> None:
+    u = shipped.coach.understand(
+        "whats the actual difference between customer success manager and customer support manager"
+    )
+    assert u.intents == ["compare"], u.intents

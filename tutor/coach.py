@@ -275,16 +275,18 @@ class Coach:
             answered = roles
             if not roles and (state.other_roles or state.related):
                 add(self._decline_other(state, k, views, sources, intents, turn.page_role), True)
-            for i, intent in enumerate(i for i in intents if i not in OUT_OF_SCOPE):
+            if roles and "pay" in intents and (state.other_roles or state.related):
+                # "how much do account executives make? thinking of going csm then AE": the
+                # role asked about, which the guides lack, is said first, whichever part asks
+                # for pay ("would technical account manager fit me better than csm? what does
+                # a TAM earn")
+                decline = self._decline_other(
+                    state, k, views, sources, ["pay"], turn.page_role, offer_pay=False
+                )
+                add(decline, True)
+            for intent in (i for i in intents if i not in OUT_OF_SCOPE):
                 if intent == "greeting":
                     continue
-                if i == 0 and roles and intent == "pay" and (state.other_roles or state.related):
-                    # "how much do account executives make? thinking of going csm then AE":
-                    # the role asked about, which the guides lack, is said first
-                    decline = self._decline_other(
-                        state, k, views, sources, [intent], turn.page_role, offer_pay=False
-                    )
-                    add(decline, True)
                 # a comparison of two covered roles is one answer, not one per role
                 per_role = roles[:1] if intent == "compare" else roles
                 # 200 words in all (a path or roadmap overview may run longer), shared out

@@ -50,6 +50,7 @@ DIMENSION_MIN = 0.02
 REFERS_BACK_WORDS = 10
 # Read from the clause without its two sides, a dimension needs this share of what is left.
 DIMENSION_SHARE = 0.3
+DIMENSION_FLOOR = 0.15  # of everything "compare" leaves ("which pays better": pay 0.24)
 # A clause is read without the statement it opens with when that reading is this sure and the
 # whole clause's is below the second figure.
 ASKED_PART_SURE = 0.5
@@ -320,14 +321,15 @@ class Understander:
             return None
         # the share among the readings that could be a dimension: "which one pays more tho"
         # gives "followup" 0.22 of what "compare" leaves, and pay 0.13
-        ranked = [
-            x
-            for x in self.model.classify_many([rest])[0]
-            if x[0] != "compare" and x[0] not in (*skip, *_NO_DIMENSION)
-        ]
+        readings = self.model.classify_many([rest])[0]
+        left = sum(x[2] for x in readings if x[0] != "compare") or 1.0
+        ranked = [x for x in readings if x[0] != "compare" and x[0] not in (*skip, *_NO_DIMENSION)]
         total = sum(x[2] for x in ranked) or 1.0
         for intent, _, prob in ranked[:1]:
-            return intent if prob / total >= DIMENSION_SHARE else None
+            # ...and no sliver of it: "what's the actual difference" leaves a day reading
+            # that is most of very little
+            sure = prob / total >= DIMENSION_SHARE and prob / left >= DIMENSION_FLOOR
+            return intent if sure else None
         return None
 
     # --- slots --------------------------------------------------------------------------------
@@ -397,6 +399,11 @@ class Understander:
         # is the learner's background, the second the role they ask about
         own = [m for m in roles if m.start in cue]
         targets = [m for m in roles if m.start not in cue]
+        # "i want to go CSM not support manager": a role the learner rules out is not asked
+        # about (unless it is the only one named)
+        neg = lex.knowledge.taxonomy.negations
+        wanted = [m for m in targets if not (m.start > 0 and toks[m.start - 1] in neg)]
+        targets = wanted or targets
         u.roles = list(dict.fromkeys(m.value for m in targets))
         taken |= _spans(roles)
         # the learner's own background words first: "i've been in b2b sales" is where they come
@@ -406,6 +413,18 @@ class Understander:
         ]
         taken |= _spans(own_bg)
         related = [m for m in lex.related.find(toks) if not (_spans([m]) & taken)]
+        # a longer job title holds it: "technical account manager" is not the CSM guide's
+        # "Account Manager" (whose pay the guides don't give either, but whose comparison
+        # would answer a question about another job)
+        longer = [t for t in self._job_titles(toks, taken) if t.end - t.start > 1]
+        related = [
+            m
+            for m in related
+            if not any(
+                t.start <= m.start and m.end <= t.end and t.end - t.start > m.end - m.start
+                for t in longer
+            )
+        ]
         own_related = [m for m in related if m.start in mine]
         related = [m for m in related if m.start not in mine]
         u.related = list(dict.fromkeys(m.value for m in related))
