@@ -915,3 +915,35 @@ def test_a_learners_own_pace_is_not_followed_by_the_plans_total(shipped: Tutor) 
     )
     assert "At your 5 hours a week, expect about 16 months" in ans.answer, ans.answer
     assert "5 to 16 months" not in ans.answer
+
+
+def test_a_background_and_what_first_gets_the_start_from_there(shipped: Tutor) -> None:
+    """A learner with no progress who says where they come from gets the start from there, not
+    the roadmap dashboard ("You've done 0 of 13 milestones")."""
+    (ans,) = converse(
+        shipped,
+        "manila-supervisor",
+        "Background: 4 years as a hotel front desk supervisor in Manila. I'd like to become a"
+        " customer support manager, ideally for a foreign company. What should I do first?",
+    )
+    assert "milestones" not in ans.answer, ans.answer
+    assert "tableau" not in ans.answer  # a proper noun kept as written
+
+
+def test_a_switch_with_a_fit_worry_is_one_switch_answer(shipped: Tutor) -> None:
+    ans = shipped.ask(
+        "so ive been a retail store manager for 6 yrs, never went to uni. i run a team of like 12"
+        " ppl, do the rotas, handle the angry customers etc. been thinking about moving into"
+        " customer support manager at a tech company but idk if theyd even look at me without a"
+        " degree?? whats the realistic path"
+    )
+    assert ans.answer.startswith("Yes, it can work"), ans.answer
+    assert "What you'd enjoy" not in ans.answer
+
+
+def test_a_story_is_told_once_across_the_answers_parts(shipped: Tutor) -> None:
+    ans = shipped.ask(
+        "been doing b2b sales for 3 yrs (sdr then ae) and honestly im so burnt out on quota."
+        " would customer success be a good move for me and how fast could i realistically switch"
+    )
+    assert ans.answer.count("Alex") == 1, ans.answer

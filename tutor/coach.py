@@ -235,6 +235,10 @@ class Coach:
             # "could i be a support manager?" after "been a shift supervisor for 2 yrs": with
             # a background from earlier in the conversation, whether it suits is a switch
             intents = ["switch" if i == "fit" else i for i in intents]
+        if "switch" in intents and "fit" in intents and (state.background or state.about_me):
+            # "been a retail store manager 6 yrs ... idk if theyd even look at me ... whats the
+            # realistic path": the switch answer is whether it suits them
+            intents = [i for i in intents if i != "fit"]
         if "compare" in intents and len(intents) > 1:
             # "which has better job growth, CSM or support manager?": each role's growth first,
             # then the difference between the jobs in brief

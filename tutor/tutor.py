@@ -345,6 +345,10 @@ class Tutor:
         # the roadmap's next steps when that is all the turn asks: "could someone like me become
         # a support manager?? what would i do first" is a switch question, answered as one
         wants_next = set(state.intents) == {"next"} and learner_id is not None
+        if state.background and not (turn.learner.done or turn.learner.in_progress):
+            # "4 years as a hotel front desk supervisor ... What should I do first?": a learner
+            # with no progress who says where they come from gets the start from there
+            wants_next = False
         next_role = state.role or learner_role
         if wants_next and next_role in self.roadmaps():
             answer = self._next_steps(learner_id or "", next_role, hours=state.hours)
