@@ -24,7 +24,8 @@ from .focus import FOCUS_MIN, fact_words, focus, rank
 from .index import Index
 from .intent_model import FILL
 from .knowledge import Knowledge, KnowledgeStore
-from .plans import Ask, Context, Learner, Plan, has_data, names_a_term, plan_for
+from .named import names_a_term
+from .plans import Ask, Context, Learner, Plan, has_data, plan_for
 from .profiles import Profile
 from .retrieval import Hit
 from .roles import with_found_names

@@ -9,64 +9,27 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .asks import Ask, Learner, Plan
+from .focus import Similarity
+from .learner_match import closest_transition, myth_for, verdict, what_you_bring
+from .named import (
+    facts_using,
+    named_tools_step,
+    skill_named,
+    terms_named,
+    tools_named,
+    tools_step,
+)
 from .pay_plan import mentions_region, plan_pay
-from .profiles import Myth, Pay, Profile, Transition
+from .profiles import Myth, Pay, Profile
 from .roadmaps import Roadmap
 from .taxonomy import Gazetteer, Taxonomy, stem_all, words
 
-Similarity = Callable[[str, list[str]], list[float]]
 # A fact this much less relevant than the best one is left out of a gathered answer.
 RELEVANCE_GAP = 0.12
-
-
-def closest_transition(
-    p: Profile, learner: Learner, similar: Similarity | None, tax: Taxonomy | None = None
-) -> tuple[Transition | None, float]:
-    """The profile's transition story nearest the learner's background, with its similarity.
-
-    Half meaning (the embedder: "call centre agent" is close to "support specialist"), half
-    words (the share of the learner's words the story's names use: "support agent" against
-    "frontline support agent"); the embedder alone ranked "support agent" nearer "team lead".
-    """
-    texts = [x for x in (learner.background, learner.about_me) if x]
-    if not texts or not p.transitions:
-        return None, 0.0
-    for t in p.transitions:
-        names = {t.background.casefold(), *(a.casefold() for a in t.aliases)}
-        if learner.background and learner.background.casefold() in names:
-            return t, 1.0
-    # "i work retail, been a shift supervisor for 2 yrs": a story's name anywhere in what they
-    # said, the longest first ("shift supervisor" before "supervisor")
-    said = f" {' '.join(words(learner.about_me or ''))} "
-    named = [
-        (len(n), t)
-        for t in p.transitions
-        for n in (t.background, *t.aliases)
-        if f" {' '.join(words(n))} " in said
-    ]
-    if named:
-        return max(named, key=lambda x: x[0])[1], 1.0
-    if similar is None:
-        return None, 0.0
-    # the story's own words too: "I've answered tier 1 support tickets for two years" is
-    # Daria's "spent two years answering support tickets", though no alias says so
-    labels = [f"{t.background}: {', '.join(t.aliases)}. {t.story or ''}" for t in p.transitions]
-    skip = tax.function_words if tax else set()
-    best_t, best_s = None, 0.0
-    for text in texts:
-        mine = {w for w in stem_all(words(text)) if len(w) > 2 and w not in skip}
-        for t, name, sim in zip(p.transitions, labels, similar(text, labels), strict=True):
-            theirs = set(stem_all(words(name)))
-            overlap = len(mine & theirs) / len(mine) if mine else 0.0
-            score = (sim + overlap) / 2
-            if score > best_s:
-                best_t, best_s = t, score
-    return best_t, best_s
 
 
 def pace(months: float, guide_hours: float, hours: float) -> float:
@@ -95,10 +58,6 @@ class Context:
 WORKPLACE_ITEMS = 4
 REGION_BONUS = 0.1
 OTHER_REGION_PENALTY = 0.3
-# One role fits what the learner told us better by this much (a story from their background
-# counts 1, plus the closest "suits" line's similarity)
-VERDICT_MARGIN = 0.1
-SUITS_BONUS = 0.1
 # A question this close to a tier's description asks about that tier.
 TIER_MIN = 0.6
 TIER_MARGIN = 0.05  # and this much closer than any other tier or the role's title
@@ -179,7 +138,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
                 "path": p.learning_path,
                 "pace": _pace(plan_hours, learner, p.time.pace_note),
                 "plan_time": plan_time,
-                "bring": [] if (story and close) else _what_you_bring(learner, p, ctx.similar),
+                "bring": [] if (story and close) else what_you_bring(learner, p, ctx.similar),
                 # a role reached through experience: the first tier is the realistic target
                 "tiers": p.time.senior,
                 "first_move": p.advice[0] if p.advice else None,
@@ -196,8 +155,8 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
                 "tiers": p.time.senior,
                 "fast_note": fast_note,
                 "suits": p.fit.suits[0] if p.fit.suits else None,
-                "myth": _myth_for(learner, p, ctx.similar),
-                "bring": [] if (story and close) else _what_you_bring(learner, p, ctx.similar),
+                "myth": myth_for(learner, p, ctx.similar),
+                "bring": [] if (story and close) else what_you_bring(learner, p, ctx.similar),
             },
         )
     if ask.intent == "skills":
@@ -211,7 +170,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
                 "unordered": unordered,
                 "wants_first": ask.wants_first,
                 "yes_no": ask.yes_no,
-                "named": _skill_named(ask, p, ordered),
+                "named": skill_named(ask, p, ordered),
             },
         )
     if ask.intent == "compare":
@@ -220,11 +179,11 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
         "tools": {
             "groups": p.tools,
             # only a tools question pays for these (the table is built for every intent)
-            "when": _tools_step(p) if ask.intent == "tools" and ask.wants_first else None,
+            "when": tools_step(p) if ask.intent == "tools" and ask.wants_first else None,
             # "do i need gainsight before i apply?": the stage of the path that brings it in
-            "named_at": _named_tools_step(ask, p) if ask.intent == "tools" else None,
+            "named_at": named_tools_step(ask, p) if ask.intent == "tools" else None,
             "facet": ask.facet,
-            "named": _tools_named(ask, p) if ask.intent == "tools" else [],
+            "named": tools_named(ask, p) if ask.intent == "tools" else [],
         },
         "portfolio": {"projects": p.portfolio.projects, "tips": p.portfolio.tips},
         "interview": _interview(ask, ctx, story if close else None)
@@ -268,7 +227,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             {**common, "plan_time": plan_hours[2] if plan_hours else None, "path": p.learning_path},
         )
     if ask.intent == "glossary":
-        terms = _terms(ask, p)
+        terms = terms_named(ask, p)
         named = terms if len(terms) < len(p.glossary) else []
         if not named and ask.brief:
             # "what's CSAT?" with both roles in view: a role whose glossary lacks the term adds
@@ -276,7 +235,7 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             terms = []
         # "wtf is NRR and why do csms care so much": what the job has to do with the term
         # (summary items are verb phrases whose subject is the role: "a CSM moves NRR...")
-        why = _using(p.summary, named)
+        why = facts_using(p.summary, named)
         return Plan("glossary", {**common, "terms": terms, "why": why[:1]})
     if ask.intent in ("workplace", "outlook"):
         pool = (
@@ -334,7 +293,7 @@ def _interview(ask: Ask, ctx: Context, story: Any) -> dict[str, Any]:
     QBR": what a QBR is), how to pitch the learner's background, the guides' tips, and the
     trade's terms an interviewer expects a candidate to use with ease."""
     p, learner = ctx.profile, ctx.learner
-    terms = _terms(ask, p)
+    terms = terms_named(ask, p)
     named = terms if len(terms) < len(p.glossary) else []
     pitch: list[str] = []
     pitch_from: list[Any] = []
@@ -349,10 +308,10 @@ def _interview(ask: Ask, ctx: Context, story: Any) -> dict[str, Any]:
                 pitch_from.append(r)
                 break
     # "might have to do a mock QBR" states no background: nothing to pitch from it
-    bring = [] if pitch or not learner.background else _what_you_bring(learner, p, ctx.similar)
+    bring = [] if pitch or not learner.background else what_you_bring(learner, p, ctx.similar)
     # ...and what the job does with the thing named: "running QBRs that show an executive
     # sponsor the value received"
-    doing = _using(p.duties, named)
+    doing = facts_using(p.duties, named)
     return {
         "tips": p.interview,
         "named": named,
@@ -362,30 +321,6 @@ def _interview(ask: Ask, ctx: Context, story: Any) -> dict[str, Any]:
         "pitch_from": pitch_from,
         "bring": bring,
     }
-
-
-def _glossary(terms: list[Any]) -> Gazetteer:
-    return Gazetteer({t.term: t.aliases for t in terms})
-
-
-def _using(facts: list[Any], terms: list[Any]) -> list[Any]:
-    """The facts whose text names one of ``terms`` ("running quarterly business reviews..."
-    for QBR)."""
-    if not terms:
-        return []
-    table = _glossary(terms)
-    return [f for f in facts if table.find(f.text)]
-
-
-def names_a_term(text: str, p: Profile) -> bool:
-    """Whether the question names one of the profile's terms of the trade ("what is NRR")."""
-    return bool(_glossary(p.glossary).find(text))
-
-
-def _terms(ask: Ask, p: Profile) -> list[Any]:
-    """The glossary entries the question names ("what is NRR"), or all when it names none."""
-    named = {m.value for m in _glossary(p.glossary).find(ask.text)}
-    return [t for t in p.glossary if t.term in named] or list(p.glossary)
 
 
 def _gather(
@@ -515,43 +450,6 @@ def _myths(ask: Ask, p: Profile, similar: Similarity | None) -> list[Any]:
     return picked or list(p.myths)
 
 
-# How close a learner's own words must be to a skill the guides list to count as one they bring
-# (at 0.40 "im a teacher" brought "mentoring junior CSMs").
-BRING_MIN = 0.50
-
-
-def _what_you_bring(learner: Learner, p: Profile, similar: Similarity | None) -> list[Any]:
-    """The skills the guides list for the role that the learner's own description already
-    shows ("I run a retail team of 12" -> "leading a small team", "scheduling"), each with the
-    fact that lists it: a coach maps a background no story covers onto the role."""
-    # the statements alone: "im a teacher, can i become a csm??" as a whole matched
-    # "mentoring junior CSMs" on "csm"
-    text = learner.said or learner.background
-    # "ok so customer success... i dont know anything about saas" says nothing about the
-    # learner's past: only a stated background, or words about themselves, can bring skills
-    if not text or similar is None or not (learner.background or learner.about_me):
-        return []
-    pool: list[tuple[str, Any]] = [(i, g) for g in p.skills for i in g.items]
-    pool += [(i, t) for t in p.transitions for i in t.transfers]
-    if not pool:
-        return []
-    items = [item for item, _ in pool]
-    scores = similar(text, items)
-    # each thing they said on its own too: "Retail store manager here, 6 years managing a
-    # team of about 15" is 0.38 from "leading a small team" whole, and 0.57 from its second part
-    parts = [x.strip() for part in text.split(";") for x in part.split(",")]
-    for part in (x for x in parts if len(x.split()) >= 3 and x != text):
-        scores = [max(a, b) for a, b in zip(scores, similar(part, items), strict=True)]
-    ranked = sorted(zip(pool, scores, strict=True), key=lambda x: -x[1])
-    out: list[Any] = []
-    for (item, fact), score in ranked:
-        if score < BRING_MIN or len(out) >= 3:
-            break
-        if item not in [i for i, _ in out]:
-            out.append((item, fact))
-    return [{"item": i, "fact": f} for i, f in out]
-
-
 def _trend_for(myths: list[Any], p: Profile, ctx: Context) -> Any:
     """The outlook fact that backs up the one myth answered: a worry about the job's future
     deserves the demand figures too."""
@@ -569,65 +467,6 @@ def _trend_for(myths: list[Any], p: Profile, ctx: Context) -> Any:
 # Language skills this far from the question are left out of an education answer (an answer
 # about degrees), unless they are the closest part.
 EDU_PART_MIN = 0.35
-
-
-def _tools_named(ask: Ask, p: Profile) -> list[dict[str, Any]]:
-    """The listed tools the question names ("is salesforce enough?"), each with its group:
-    the answer says where it fits and what else the guides expect beside it."""
-    asked = f" {' '.join(words(ask.text))} "
-    out = []
-    for g in p.tools:
-        # "Tableau or Power BI": one sentence for the two, which share a category
-        items = [i for i in g.items if len(n := " ".join(words(i))) > 2 and f" {n} " in asked]
-        if items:
-            out.append({"names": items, "group": g})
-    return out
-
-
-def _skill_named(ask: Ask, p: Profile, ordered: list[Any]) -> dict[str, Any] | None:
-    """The listed skill the question names ("do i need sql?"), with its group and the groups
-    learned before it: the answer says yes or no and when, before the whole list.
-
-    A skill is named by a word that few of the role's skill items use ("sql" in one, against
-    "customer" in a dozen), so "what skills do I need as a customer success manager?" names none.
-    """
-    items = [(g, i, set(stem_all(words(i)))) for g in p.skills for i in g.items]
-    best = None
-    for g, item, stems in items:
-        rare = {w for w in stems & ask.specific if sum(w in s for *_, s in items) <= 2}
-        if rare and (best is None or len(rare) > best[2]):
-            best = (g, item, len(rare))
-    if best is None:
-        return None
-    g, item, _ = best
-    before = ordered[: ordered.index(g)] if g in ordered else []
-    return {"group": g, "item": item, "before": before, "ordered": g in ordered}
-
-
-def _named_tools_step(ask: Ask, p: Profile) -> dict[str, Any] | None:
-    """For a yes-or-no question naming tools, the learning-path stage whose own words name
-    every one of them, and the stages before it ("is zendesk enough?" names a tool that only
-    a certifications stage mentions: no stage brings it in, so none is said)."""
-    names = [n for x in _tools_named(ask, p) for n in x["names"]]
-    if not ((ask.yes_no or ask.facet == "when") and names):
-        return None
-    for i, step in enumerate(p.learning_path):
-        text = " ".join([*step.learn, *step.practice]).casefold()
-        if all(n.casefold() in text for n in names):
-            return {"step": step, "before": p.learning_path[:i], "names": names}
-    return None
-
-
-def _tools_step(p: Profile) -> Any:
-    """The learning-path step that brings the tools in: the guides list tools by category, not
-    in order, so "which one first?" is answered by when the path teaches them."""
-    names = {w for g in p.tools for item in g.items for w in stem_all(words(item))}
-    best, hits = None, 0
-    for step in p.learning_path:
-        stems = set(stem_all(words(" ".join([*step.learn, *step.practice]))))
-        if len(stems & names) > hits:
-            best, hits = step, len(stems & names)
-    return best if hits >= 2 else None
 
 
 def _education_parts(ask: Ask, p: Profile, similar: Similarity | None) -> list[str]:
@@ -665,16 +504,6 @@ def _education_parts(ask: Ask, p: Profile, similar: Similarity | None) -> list[s
     ]
 
 
-def _myth_for(learner: Learner, p: Profile, similar: Similarity | None) -> Any:
-    """The misconception closest to where the learner comes from ("support" and "success are
-    the same job"), worth setting straight for a career changer."""
-    if not p.myths or similar is None or not learner.background:
-        return None
-    scores = similar(learner.background, [m.myth for m in p.myths])
-    best = max(range(len(scores)), key=lambda i: scores[i])
-    return p.myths[best] if scores[best] >= 0.5 else None
-
-
 def _compare(ask: Ask, ctx: Context) -> dict[str, Any]:
     p = ctx.profile
     # two covered roles side by side: what each is and who it suits
@@ -700,43 +529,9 @@ def _compare(ask: Ask, ctx: Context) -> dict[str, Any]:
     if not wanted and not found and not peers:
         found = list(p.related)
     sides = [p, *peers] if peers else []
-    return {"found": found, "missing": missing, "sides": sides, "verdict": _verdict(sides, ctx)}
-
-
-def _verdict(sides: list[Profile], ctx: Context) -> dict[str, Any] | None:
-    """Which of two roles fits what the learner told us, and why: a story from their
-    background, or who the role suits ("im in retail sales and good with numbers. csm or
-    support manager?": the CSM guides count retail as customer-facing work, and the role
-    suits people comfortable with numbers). None when nothing tells them apart."""
-    learner = ctx.learner
-    # what they said of themselves: the background alone ("retail sales") loses "good with
-    # numbers", and this message's statements may hold the roles' names
-    told = learner.about_me or learner.said or learner.background
-    if len(sides) < 2 or not told or ctx.similar is None:
-        return None
-    scored = []
-    for side in sides:
-        story, s = closest_transition(side, learner, ctx.similar, ctx.taxonomy)
-        story = story if story is not None and s >= ctx.story_threshold else None
-        # who it suits, and its upsides: "i love coaching people and leading a team" is 0.23
-        # from support's "suits" line and closer to its "you lead teams and help people grow"
-        lines = [("suits", x) for x in side.fit.suits] + [("pros", x) for x in side.fit.pros]
-        sims = ctx.similar(told, [x.text for _, x in lines]) if lines else []
-        # who it suits is what the guides say of fit; an upside only when clearly closer
-        sims = [
-            s + SUITS_BONUS * (kind == "suits") for s, (kind, _) in zip(sims, lines, strict=True)
-        ]
-        best = max(range(len(sims)), key=sims.__getitem__) if sims else None
-        why = lines[best] if best is not None else None
-        score = (1.0 if story else 0.0) + (sims[best] if best is not None else 0.0)
-        scored.append((score, side, story, why))
-    scored.sort(key=lambda x: -x[0])
-    if scored[0][0] - scored[1][0] < VERDICT_MARGIN:
-        return None
-    _, side, story, why = scored[0]
     return {
-        "role": side,
-        "story": story,
-        "kind": why[0] if why else None,
-        "fact": why[1] if why else None,
+        "found": found,
+        "missing": missing,
+        "sides": sides,
+        "verdict": verdict(sides, ctx.learner, ctx.similar, ctx.taxonomy, ctx.story_threshold),
     }
