@@ -963,3 +963,22 @@ def test_a_support_agent_is_not_told_a_myth_about_the_jobs_future(shipped: Tutor
     ans = shipped.ask("im a call center agent, can i become a support manager", SUP)
     assert "dead end" not in ans.answer and "executive posts" not in ans.answer, ans.answer
     assert "since these carry over: empathy and communication" in ans.answer, ans.answer
+
+
+def test_an_implementation_manager_is_declined_not_answered_with_csm_pay(shipped: Tutor) -> None:
+    ans = shipped.ask(
+        "whats the career path and salary for an implementation manager? is it similar to csm"
+    )
+    assert ans.answer.startswith("My guides don't cover the implementation manager role"), (
+        ans.answer
+    )
+
+
+def test_the_role_a_learner_is_thinking_about_is_no_skill_they_bring(shipped: Tutor) -> None:
+    ans = shipped.ask(
+        "I've been a high school maths teacher in Ohio for 8 years and I'm burnt out. Thinking"
+        " about customer success. What from teaching actually carries over, and how long would"
+        " the switch realistically take me?",
+        "customer-success-manager",
+    )
+    assert "you already bring" not in ans.answer, ans.answer

@@ -13,7 +13,7 @@ from typing import Any
 from .asks import Learner
 from .focus import Similarity
 from .profiles import Profile, Transition
-from .taxonomy import Taxonomy, stem_all, words
+from .taxonomy import Gazetteer, Taxonomy, stem_all, words
 
 
 def closest_transition(
@@ -85,8 +85,12 @@ def what_you_bring(learner: Learner, p: Profile, similar: Similarity | None) -> 
     scores = similar(text, items)
     # each thing they said on its own too: "Retail store manager here, 6 years managing a
     # team of about 15" is 0.38 from "leading a small team" whole, and 0.57 from its second part
+    # ...but not a part naming the role they want: "Thinking about customer success" is no
+    # skill of theirs, and it was 0.5 from "the economics of keeping a customer"
+    target = Gazetteer({p.title: p.aliases})
     parts = [x.strip() for part in text.split(";") for x in part.split(",")]
-    for part in (x for x in parts if len(x.split()) >= 3 and x != text):
+    parts = [x for x in parts if len(x.split()) >= 3 and x != text and not target.find(x)]
+    for part in parts:
         scores = [max(a, b) for a, b in zip(scores, similar(part, items), strict=True)]
     ranked = sorted(zip(pool, scores, strict=True), key=lambda x: -x[1])
     out: list[Any] = []
