@@ -24,10 +24,12 @@ from .focus import FOCUS_MIN, fact_words, focus, rank
 from .index import Index
 from .intent_model import FILL
 from .knowledge import Knowledge, KnowledgeStore
+from .learner_match import learner_for_turn
 from .named import names_a_term
 from .plans import Ask, Context, Learner, Plan, has_data, plan_for
 from .profiles import Profile
 from .retrieval import Hit
+from .role_context import RoleView, decline_other_context, ladder_owners, role_view, story_named
 from .roles import with_found_names
 from .settings import Settings
 from .state import State, resolve
@@ -85,29 +87,6 @@ class Reply:
     state: State
     understanding: Understanding
     facts: list[tuple[int, Any]]  # (citation number, profile fact) the answer used
-
-
-@dataclass
-class RoleView:
-    """How templates name a role: "CSM", "CSMs", "Customer Success Manager"."""
-
-    slug: str
-    title: str
-    short: str
-    plural: str
-
-
-def role_view(slug: str, title: str, aliases: list[str]) -> RoleView:
-    """ "CSM" when the role has an acronym, else its shortest name ending like its title
-    ("support manager"): a title repeated in every sentence reads badly."""
-    acronym = next((a for a in aliases if re.fullmatch(r"[a-z]{2,5}", a.strip())), None)
-    if acronym:
-        short = acronym.upper()
-    else:
-        head = title.split()[-1].lower()
-        names = [a.lower() for a in aliases if len(a.split()) >= 2 and a.lower().endswith(head)]
-        short = min(names, key=len) if names else title
-    return RoleView(slug, title, short, short + ("s" if not short.endswith("s") else ""))
 
 
 class Coach:
@@ -222,7 +201,7 @@ class Coach:
         state = resolve(u, turn.prev, turn.page_role, turn.learner_role)
         k = self.knowledge.get()
         views = self.role_views(k)
-        learner = _with_background(turn.learner, state, k, u.statements)
+        learner = learner_for_turn(turn.learner, state, k, u.statements)
         sources = Sources(self.index.find_section)
         parts: list[str] = []
         abstained: list[bool] = []
@@ -253,7 +232,7 @@ class Coach:
                 abstained.append(declined)
 
         oos = [i for i in intents if i in OUT_OF_SCOPE]
-        story = _story_named(u.text, k, state.role) if len(oos) == len(intents) else None
+        story = story_named(u.text, k, state.role) if len(oos) == len(intents) else None
         if story is not None:
             # "How soon after signing did Alex's customers churn?": no intent fits a question
             # about one person in a guide's story, but the story answers it
@@ -273,22 +252,23 @@ class Coach:
                 # rung of a covered role's own ladder is that role, not another one (its pay,
                 # which the guides don't give, is still declined as another role's)
                 roles = [
-                    r for r in _ladder_owners(state.related or state.other_roles, k) if r in views
+                    r for r in ladder_owners(state.related or state.other_roles, k) if r in views
                 ]
             if len(roles) > 1 and not [r for r in state.roles if r in views]:
                 roles = self._closest_roles(u, roles, k)[:MAX_ROLES]
             answered = roles
             if not roles and (state.other_roles or state.related):
-                add(self._decline_other(state, k, views, sources, intents, turn.page_role), True)
+                ctx = decline_other_context(state, k, views, sources, intents, turn.page_role)
+                add(self._render("decline_other", sources, **ctx), True)
             if roles and "pay" in intents and (state.other_roles or state.related):
                 # "how much do account executives make? thinking of going csm then AE": the
                 # role asked about, which the guides lack, is said first, whichever part asks
                 # for pay ("would technical account manager fit me better than csm? what does
                 # a TAM earn")
-                decline = self._decline_other(
+                ctx = decline_other_context(
                     state, k, views, sources, ["pay"], turn.page_role, offer_pay=False
                 )
-                add(decline, True)
+                add(self._render("decline_other", sources, **ctx), True)
             for intent in (i for i in intents if i not in OUT_OF_SCOPE):
                 if intent == "greeting":
                     continue
@@ -617,50 +597,6 @@ class Coach:
         data.update(ctx)
         return render_answer(self.settings.prompts_dir, template, sources, **data)
 
-    def _decline_other(
-        self,
-        state: State,
-        k: Knowledge,
-        views: dict[str, RoleView],
-        sources: Sources,
-        intents: list[str],
-        page_role: str | None = None,
-        offer_pay: bool = True,  # False when the covered role's own pay part follows
-    ) -> str:
-        other = (state.other_roles or state.related)[0]
-        what = "pay" if "pay" in intents else ""
-        hints = []
-        for p in k.profiles.values():
-            for r in p.related:
-                names = {r.title.casefold(), *(a.casefold() for a in r.aliases)}
-                if other.casefold() in names or other.casefold().rstrip("s") in names:
-                    hints.append({"role": views.get(p.role), "related": r})
-        # what the guides do give instead: the selected role's pay levels, without figures
-        given = None
-        home = k.profiles.get(state.role or page_role or "") if what == "pay" else None
-        if home and home.pay and offer_pay and not sources.has_fact(home.pay[0]):
-            tax = k.taxonomy
-            regions = list(dict.fromkeys(x.region for x in home.pay))
-            # the levels only where one country gives them all: "entry, mid, senior and head
-            # pay for the US, India and Germany" claimed levels the US and India lack
-            levels = [tax.levels[x.level].label for x in home.pay if x.level in tax.levels]
-            given = {
-                "role": views.get(home.role),
-                "levels": list(dict.fromkeys(levels)) if len(regions) == 1 else [],
-                "regions": [tax.display(r) for r in regions],
-                # a region's own passage for each region named
-                "facts": [next(x for x in home.pay if x.region == r) for r in regions],
-            }
-        return self._render(
-            "decline_other",
-            sources,
-            other=other,
-            what=what,
-            hints=hints,
-            given=given,
-            roles=[v.title for v in views.values()],
-        )
-
 
 # The profile sections a template itself leads with when the question turns on one of their
 # facts (prompts/answers/portfolio.j2, career_path.j2, time.j2, myths.j2), or that list it anyway.
@@ -678,50 +614,5 @@ _FOCUS_AWARE = {
 }
 
 
-def _ladder_owners(names: list[str], k: Knowledge) -> list[str]:
-    out = []
-    for p in k.profiles.values():
-        rungs = [r.title.casefold() for r in p.ladder]
-        if any(n.casefold() in rung for n in names for rung in rungs):
-            out.append(p.role)
-    return out[:1]
-
-
 def _in_plan(template: str, path: str) -> bool:
     return path.startswith(_FOCUS_AWARE.get(template, ()))
-
-
-def _with_background(
-    learner: Learner, state: State, k: Knowledge, statements: list[str] | None = None
-) -> Learner:
-    """The learner, with the background this conversation has told us, phrased for templates."""
-    bg = state.background or learner.background
-    out = Learner(**{**learner.__dict__})
-    out.background = bg
-    out.about_me = state.about_me
-    neg = k.taxonomy.negations
-    out.said = "; ".join(x for x in statements or [] if not set(words(x)) & neg) or None
-    if state.hours and not learner.hours or state.hours and state.hours != learner.hours:
-        out.hours, out.hours_from = state.hours, "question"
-    if bg:
-        # "team lead", "shift supervisor": a person too, though "lead" alone names no role
-        heads = k.taxonomy.heads | k.taxonomy.generic_heads
-        last = bg.split()[-1].rstrip("s")
-        if last in heads or bg in k.taxonomy.occupations:
-            out.bg_noun = f"{'an' if bg[0] in 'aeiou' else 'a'} {bg}"
-            out.bg_phrase = f"as {out.bg_noun}"
-        else:
-            out.bg_phrase, out.bg_noun = f"in {bg}", bg
-    return out
-
-
-def _story_named(text: str, k: Knowledge, role: str | None) -> tuple[str, Any] | None:
-    """The guide story whose person the question names ("Alex", "Daria"), the selected
-    role's first."""
-    said = {w.split("'")[0].split("\u2019")[0] for w in words(text)}  # "Alex's" names Alex
-    slugs = sorted(k.profiles, key=lambda s: s != role)
-    for slug in slugs:
-        for t in k.profiles[slug].transitions:
-            if t.person and t.person.lower() in said:
-                return slug, t
-    return None

@@ -12,7 +12,9 @@ from typing import Any
 
 from .asks import Learner
 from .focus import Similarity
+from .knowledge import Knowledge
 from .profiles import Profile, Transition
+from .state import State
 from .taxonomy import Gazetteer, Taxonomy, stem_all, words
 
 
@@ -167,3 +169,27 @@ def verdict(
         "kind": why[0] if why else None,
         "fact": why[1] if why else None,
     }
+
+
+def learner_for_turn(
+    learner: Learner, state: State, k: Knowledge, statements: list[str] | None = None
+) -> Learner:
+    """The learner, with the background this conversation has told us, phrased for templates."""
+    bg = state.background or learner.background
+    out = Learner(**{**learner.__dict__})
+    out.background = bg
+    out.about_me = state.about_me
+    neg = k.taxonomy.negations
+    out.said = "; ".join(x for x in statements or [] if not set(words(x)) & neg) or None
+    if state.hours and not learner.hours or state.hours and state.hours != learner.hours:
+        out.hours, out.hours_from = state.hours, "question"
+    if bg:
+        # "team lead", "shift supervisor": a person too, though "lead" alone names no role
+        heads = k.taxonomy.heads | k.taxonomy.generic_heads
+        last = bg.split()[-1].rstrip("s")
+        if last in heads or bg in k.taxonomy.occupations:
+            out.bg_noun = f"{'an' if bg[0] in 'aeiou' else 'a'} {bg}"
+            out.bg_phrase = f"as {out.bg_noun}"
+        else:
+            out.bg_phrase, out.bg_noun = f"in {bg}", bg
+    return out
