@@ -20,7 +20,7 @@ import numpy as np
 from .citations import Answer, check_answer, split_sentences
 from .compose import Sources, cited, fit_render, lower_first, oxford, render_answer, say
 from .extractive import Wanted, extractive_answer, search_query
-from .focus import FOCUS_MIN, fact_words, focus, rank
+from .focus import FOCUS_MIN, fact_words, focus, rank, specific_words
 from .index import Index
 from .intent_model import FILL
 from .knowledge import Knowledge, KnowledgeStore
@@ -484,8 +484,8 @@ class Coach:
         told = {w for st in u.statements for w in words(st)}
         asked = " ".join(w for w in (ask.delexed or u.clean).split() if w not in told)
         asked = asked or ask.delexed or u.clean
-        ask.specific = {w for w in stem_all(words(asked)) if len(w) > 2 and w not in skip}
-        ranked = rank(asked, asked, profile, self.similar, skip)
+        ask.specific = specific_words(asked, skip)
+        ranked = rank(ask.specific, asked, profile, self.similar)
         found = focus(ranked)
         ask.focus = found.fact if found else None
         # how far the focus stands clear of the next fact: "Do you have to be a programmer to
@@ -596,6 +596,18 @@ class Coach:
             data.setdefault("profile", None)
         data.update(ctx)
         return render_answer(self.settings.prompts_dir, template, sources, **data)
+
+
+def roadmap_steps_asked(state: State, learner: Learner) -> bool:
+    """Whether the roadmap's next steps answer the turn (the caller has the learner's roadmap;
+    otherwise :meth:`Coach.reply` answers "next" as "start"). Only when "next" is all the turn
+    asks, and the learner has progress or has not told us where they come from: "could someone
+    like me become a support manager?? what would i do first" is a switch question, and "4
+    years as a hotel front desk supervisor ... What should I do first?" gets the start from
+    there."""
+    if set(state.intents) != {"next"}:
+        return False
+    return bool(learner.done or learner.in_progress) or not state.background
 
 
 # The profile sections a template itself leads with when the question turns on one of their

@@ -76,18 +76,17 @@ class Scored:
     fact: Any
 
 
-def rank(
-    question: str,
-    delexed: str,
-    profile: Profile,
-    similar: Similarity,
-    skip_words: set[str],
-) -> list[Scored]:
-    """The profile's facts, closest to the question first."""
+def specific_words(question: str, skip_words: set[str]) -> set[str]:
+    """The question's word stems that can name one fact: not function words, role names or
+    slot values (``skip_words``), nor two-letter scraps."""
+    return {w for w in stem_all(words(question)) if len(w) > 2 and w not in skip_words}
+
+
+def rank(asked: set[str], delexed: str, profile: Profile, similar: Similarity) -> list[Scored]:
+    """The profile's facts, closest to the question first (``asked``: its specific words)."""
     facts = [fw for fw in fact_words(profile) if not fw.path.startswith(_SKIP_SECTIONS)]
     if not facts:
         return []
-    asked = {w for w in stem_all(words(question)) if len(w) > 2 and w not in skip_words}
     stems = [fw.stems for fw in facts]
     n = len(facts)
     weight = {w: math.log((n + 1) / (1 + sum(w in s for s in stems))) + 1 for w in asked}
@@ -95,7 +94,7 @@ def rank(
     # one specific word is thin evidence ("what comes after csm?" shares only "come" with
     # "many strong CSMs come from support"): half credit until there are two
     damp = min(1.0, len(asked) / 2)
-    sims = similar(delexed or question, [fw.text for fw in facts])
+    sims = similar(delexed, [fw.text for fw in facts])
     out = []
     for fw, s, sim in zip(facts, stems, sims, strict=True):
         lexical = sum(weight[w] for w in asked & s) / total if total else 0.0

@@ -159,14 +159,9 @@ _BASIS_ORDER = [
 ]
 
 
-def mentions_region(text: str, region: str, tax: Taxonomy) -> bool:
-    named = {m.value for m in tax.region_gazetteer.find(text)}
-    return bool(named & {region, *tax.children(region)})
-
-
 def _about_region(text: str, region: str | None, tax: Taxonomy) -> bool:
     """A note that names regions speaks only of those ("the top of the US range")."""
-    named = {m.value for m in tax.region_gazetteer.find(text)}
+    named = tax.regions_in(text)
     return not region or not named or region in named
 
 

@@ -23,7 +23,7 @@ from .named import (
     tools_named,
     tools_step,
 )
-from .pay_plan import mentions_region, plan_pay
+from .pay_plan import plan_pay
 from .profiles import Myth, Pay, Profile
 from .roadmaps import Roadmap
 from .taxonomy import Gazetteer, Taxonomy, stem_all, words
@@ -253,12 +253,14 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             if ask.region:
                 # and what they say of other regions only: "can i work remotely as a csm from
                 # india?" led with the count of open jobs in Germany
-                near = {*tax.region_chain(ask.region), *tax.children(ask.region)}
+                asked = {ask.region, *tax.children(ask.region)}
+                near = {*asked, *tax.region_chain(ask.region)}
+                named = [tax.regions_in(f.describe()) for f in pool]
                 scores = [
                     s
-                    + REGION_BONUS * mentions_region(f.describe(), ask.region, tax)
-                    - OTHER_REGION_PENALTY * _only_elsewhere(f.describe(), near, tax)
-                    for s, f in zip(scores, pool, strict=True)
+                    + REGION_BONUS * bool(n & asked)
+                    - OTHER_REGION_PENALTY * bool(n and not n & near)
+                    for s, n in zip(scores, named, strict=True)
                 ]
             pool = [f for _, f in sorted(zip(scores, pool, strict=True), key=lambda x: -x[0])]
         # the few closest to the question: every sentence should serve it
@@ -266,12 +268,6 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
     name = ask.intent if ask.intent in simple else "overview"
     facts: dict[str, Any] = simple[name]
     return Plan(name, {**common, **facts})
-
-
-def _only_elsewhere(text: str, near: set[str], tax: Taxonomy) -> bool:
-    """The text names regions, and none of them is the one asked about or its wider region."""
-    named = {m.value for m in tax.region_gazetteer.find(text)}
-    return bool(named) and not (named & near)
 
 
 def _sources(p: Profile) -> list[dict[str, Any]]:

@@ -137,6 +137,10 @@ class Taxonomy:
     def level_gazetteer(self) -> Gazetteer:
         return Gazetteer({lv.name: lv.words for lv in self.levels.values()})
 
+    def regions_in(self, text: str) -> set[str]:
+        """The regions a text names, by their canonical names."""
+        return {m.value for m in self.region_gazetteer.find(text)}
+
     def region_chain(self, name: str) -> list[str]:
         """The region and its ancestors: Berlin's figures are not given, Germany's may be."""
         out: list[str] = []

@@ -322,7 +322,7 @@ class Tutor:
         history: list[dict[str, Any]],
         prev: State | None,
     ) -> Iterator[dict[str, Any]]:
-        from .coach import Turn
+        from .coach import Turn, roadmap_steps_asked
         from .redaction import model_unavailable
 
         learner_role = self.learner_role(learner_id) if learner_id else None
@@ -342,13 +342,7 @@ class Tutor:
                 "standalone_question": standalone,
             },
         }
-        # the roadmap's next steps when that is all the turn asks: "could someone like me become
-        # a support manager?? what would i do first" is a switch question, answered as one
-        wants_next = set(state.intents) == {"next"} and learner_id is not None
-        if state.background and not (turn.learner.done or turn.learner.in_progress):
-            # "4 years as a hotel front desk supervisor ... What should I do first?": a learner
-            # with no progress who says where they come from gets the start from there
-            wants_next = False
+        wants_next = learner_id is not None and roadmap_steps_asked(state, turn.learner)
         next_role = state.role or learner_role
         if wants_next and next_role in self.roadmaps():
             answer = self._next_steps(learner_id or "", next_role, hours=state.hours)
