@@ -982,3 +982,25 @@ def test_the_role_a_learner_is_thinking_about_is_no_skill_they_bring(shipped: Tu
         "customer-success-manager",
     )
     assert "you already bring" not in ans.answer, ans.answer
+
+
+def test_no_verdict_from_a_question_that_tells_nothing_about_the_learner(shipped: Tutor) -> None:
+    ans = shipped.ask(
+        "wats the diffrence btwn a csm and a suport manager job day to day, which one has more"
+        " meetings lol"
+    )
+    assert "closer fit" not in ans.answer, ans.answer
+
+
+def test_a_scrum_master_is_another_role(shipped: Tutor) -> None:
+    ans = shipped.ask("is scrum master a good next step after csm and what does it pay")
+    assert ans.answer.startswith("My guides don't cover the scrum master role"), ans.answer
+
+
+def test_where_to_start_is_said_once_across_a_switch_and_a_skills_part(shipped: Tutor) -> None:
+    ans = shipped.ask(
+        "im a primary school teacher, 12 years, good at explaining stuff and parent meetings."
+        " could customer success work for me and what would i have to learn"
+    )
+    assert ans.answer.count("churn rate") <= 1, ans.answer
+    assert "After subscription economics and customer-health metrics, move on to" in ans.answer

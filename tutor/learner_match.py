@@ -119,6 +119,9 @@ def myth_for(learner: Learner, p: Profile, similar: Similarity | None) -> Any:
     return myths[best] if scores[best] >= 0.5 else None
 
 
+# Words that make a statement the learner's own ("i love coaching people")
+_FIRST_PERSON = {"i", "im", "i'm", "ive", "i've", "my", "me", "myself"}
+
 # One role fits what the learner told us better by this much (a story from their background
 # counts 1, plus the closest "suits" line's similarity)
 VERDICT_MARGIN = 0.1
@@ -140,7 +143,10 @@ def verdict(
     suits people comfortable with numbers). None when nothing tells them apart."""
     # what they said of themselves: the background alone ("retail sales") loses "good with
     # numbers", and this message's statements may hold the roles' names
-    told = learner.about_me or learner.said or learner.background
+    # (only what is about them: "wats the diffrence btwn a csm and a suport manager job day to
+    # day" reads as a statement, tells nothing of the learner, and got a verdict on its words)
+    said = learner.said if learner.said and set(words(learner.said)) & _FIRST_PERSON else None
+    told = learner.about_me or said or learner.background
     if len(sides) < 2 or not told or similar is None:
         return None
     scored = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .asks import Ask, Learner, Plan
@@ -220,6 +220,13 @@ def plan_for(ask: Ask, ctx: Context) -> Plan:
             myths = [ask.focus]
         else:
             myths = _myths(ask, p, ctx.similar)
+        if not myths and not ask.related:
+            # "do support managers need to know how to code or use sql": no myth of this role
+            # is near, and its others answer a question nobody asked; what the role needs does
+            return plan_for(replace(ask, intent="skills"), ctx)
+        # "is a CSM just an account manager with a new title?": a neighbouring job named,
+        # the myths all set the role apart from its neighbours
+        myths = myths or list(p.myths)
         return Plan("myths", {**common, "myths": myths, "trend": _trend_for(myths, p, ctx)})
     if ask.intent == "roadmap":
         return Plan(
@@ -426,7 +433,7 @@ def _pace(
 
 def _myths(ask: Ask, p: Profile, similar: Similarity | None) -> list[Any]:
     """The myths the learner raises (one per question: "will AI replace CSMs? do I need to
-    code?" raises two), or all of them when they ask about myths in general."""
+    code?" raises two); none when no myth is near (the "all" facet asks for every one)."""
     if not p.myths or similar is None or not ask.text:
         return list(p.myths)
     picked: list[Any] = []
@@ -443,7 +450,7 @@ def _myths(ask: Ask, p: Profile, similar: Similarity | None) -> list[Any]:
         for i in near:
             if p.myths[i] not in picked:
                 picked.append(p.myths[i])
-    return picked or list(p.myths)
+    return picked
 
 
 def _trend_for(myths: list[Any], p: Profile, ctx: Context) -> Any:
